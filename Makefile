@@ -1,0 +1,83 @@
+# snn-itr build. `make` builds libsnn and the programs; `make check` runs the
+# tests; `make demo` trains and evaluates on the built-in emoji dataset.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKGS := openblas libpng libzstd jansson libutf8proc zlib
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -fopenmp -Ilib
+LDLIBS += -lm -fopenmp
+
+# Resolve the package flags only when building; `make deps` must work without them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
+LIB_HDR := $(wildcard lib/*.h)
+CLI_SRC := $(sort $(wildcard cmd/common/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=build/%.o)
+
+PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/snn-*.c)) \
+            $(patsubst cmd/%/,%,$(dir $(wildcard cmd/snn-*/main.c)))
+BINS := $(PROGRAMS:%=bin/%)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+.PHONY: all deps check unit bats demo install clean
+all: build/deps.ok $(BINS)
+
+build/deps.ok: tools/deps.sh
+	@mkdir -p build
+	@sh tools/deps.sh
+	@touch $@
+
+build/%.o: %.c $(LIB_HDR) build/deps.ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd/common -c -o $@ $<
+
+build/libsnn.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+bin/%: cmd/%.c $(CLI_OBJ) build/libsnn.a $(wildcard cmd/common/*.h)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd/common -o $@ $< $(CLI_OBJ) build/libsnn.a $(PKG_LIBS) $(LDLIBS)
+
+# Programs that outgrew one file live in cmd/NAME/ with a main.c.
+.SECONDEXPANSION:
+bin/%: $$(wildcard cmd/%/*.c) $(CLI_OBJ) build/libsnn.a $(wildcard cmd/common/*.h)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd/common -Icmd/$* -o $@ $(filter %.c,$^) $(CLI_OBJ) build/libsnn.a $(PKG_LIBS) $(LDLIBS)
+
+build/tests/%: tests/unit/%.c tests/unit/check.h build/libsnn.a
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< build/libsnn.a $(PKG_LIBS) $(LDLIBS)
+
+deps:
+	@sh tools/deps.sh
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+bats: all
+	bats tests/bats
+
+check: all unit bats
+
+demo: all
+	sh examples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/snn \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 build/libsnn.a $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(LIB_HDR) $(DESTDIR)$(PREFIX)/include/snn
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
+
+clean:
+	rm -rf build bin
