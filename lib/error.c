@@ -27,9 +27,14 @@ int snn_fail_prefix(snn_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
 
-    char old[sizeof err->msg];
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* Join in a buffer large enough for both parts, then keep what fits. */
+    char joined[sizeof prefix + sizeof err->msg + 2];
+    snprintf(joined, sizeof joined, "%s: %s", prefix, err->msg);
+    size_t n = strlen(joined);
+    if (n >= sizeof err->msg)
+        n = sizeof err->msg - 1;
+    memcpy(err->msg, joined, n);
+    err->msg[n] = '\0';
     return err->code;
 }
 
@@ -37,7 +42,8 @@ void *snn_alloc(size_t count, size_t size)
 {
     if (size && count > SIZE_MAX / size)
         return NULL;
-    return malloc(count * size ? count * size : 1);
+    size_t bytes = count * size;
+    return malloc(bytes ? bytes : 1);
 }
 
 void *snn_zalloc(size_t count, size_t size)
