@@ -30,6 +30,15 @@ typedef struct {
 int snn_st_write(const char *path, const snn_st_tensor *tensors, size_t count,
                  const snn_st_meta *meta, size_t meta_count, snn_error *err);
 
+/* Returns the size in bytes of one element of dtype (BOOL, U8, I8, F8_E4M3,
+ * F8_E5M2, I16, U16, F16, BF16, I32, U32, F32, I64, U64, F64), or 0 when the
+ * dtype is unknown. */
+size_t snn_st_dtype_size(const char *dtype);
+
+/* Limit on the JSON header length in bytes (100 MB), checked before the header
+ * is allocated. */
+#define SNN_ST_MAX_HEADER 100000000
+
 typedef struct snn_st_file snn_st_file;
 
 /* Reads and validates a whole file: JSON syntax, dtypes, shapes, offsets that are

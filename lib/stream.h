@@ -25,6 +25,12 @@ enum {
 #define SNN_STREAM_MAX_ID 4096        /* bytes in an id or key */
 #define SNN_STREAM_MAX_ROWS 65536     /* n per record */
 #define SNN_STREAM_MAX_DIM 65536
+/* Format version written, and the only one read (man/snn-stream.5). */
+#define SNN_STREAM_VERSION 1
+/* Size limit of one record's payload once decoded in memory: T*n*D bytes of
+ * spike values, 4*n*D bytes of fused floats, 4*n bytes of tokens or scores.
+ * Readers check it before allocating, and writers reject larger records. */
+#define SNN_STREAM_MAX_PAYLOAD ((uint64_t)256 << 20)
 
 typedef struct {
     uint32_t kind;
@@ -51,7 +57,9 @@ typedef struct snn_stream_reader snn_stream_reader;
 /* Starts a stream on fp (not closed by the writer). level is the zstd level. */
 snn_stream_writer *snn_stream_writer_open(FILE *fp, const snn_stream_info *info, int level,
                                           snn_error *err);
-/* Appends one record; values above the header's value_bits are an error. */
+/* Appends one record; values above the header's value_bits are an error. A
+ * NULL key is written as an empty one. A record rejected for its contents
+ * leaves the stream intact; after an output error only close is useful. */
 int snn_stream_write(snn_stream_writer *w, const snn_record *rec, snn_error *err);
 /* Writes the trailer and ends the zstd frame, then frees w (also on error). */
 int snn_stream_writer_close(snn_stream_writer *w, snn_error *err);
@@ -65,9 +73,24 @@ const snn_stream_info *snn_stream_reader_info(const snn_stream_reader *r);
  * input and the record number (truncation, corruption, a different model). */
 int snn_stream_read(snn_stream_reader *r, snn_record *rec, snn_error *err);
 void snn_stream_reader_close(snn_stream_reader *r);
+/* Returns the number of records read so far, over all concatenated streams. */
+uint64_t snn_stream_reader_count(const snn_stream_reader *r);
 
 /* Name of a stream kind for messages ("image spikes", ...). */
 const char *snn_stream_kind_name(uint32_t kind);
+
+/* Bit packing of spike values, as stored in IMAGE and TEXT payloads: value i
+ * takes bits [i*bits, (i+1)*bits) of the packed bytes, least significant bit
+ * first, and bit k of the packed data is bit k%8 of byte k/8. Unused bits of the
+ * last byte are zero. bits is 1..8. */
+uint64_t snn_bitpack_size(uint64_t count, unsigned bits);
+/* Packs count values into dst (snn_bitpack_size bytes). Returns count when every
+ * value is below 2^bits, else the index of the first value that is not (dst is
+ * then partly written). */
+size_t snn_bitpack(uint8_t *dst, const uint8_t *values, size_t count, unsigned bits);
+/* Unpacks count values from src. Returns 0, or -1 when an unused bit of the last
+ * byte is set (the values are unpacked all the same). */
+int snn_bitunpack(uint8_t *values, const uint8_t *src, size_t count, unsigned bits);
 
 /* 64-bit FNV-1a, the hash behind model and vocabulary fingerprints. */
 uint64_t snn_fnv1a64(uint64_t hash, const void *data, size_t n);

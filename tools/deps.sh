@@ -12,7 +12,8 @@ need() { # need PACKAGE CHECK-COMMAND...
 need gcc command -v cc
 need make command -v make
 need pkg-config command -v pkg-config
-need libopenblas-dev pkg-config --exists openblas
+multiarch=$(cc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+need libopenblas-openmp-dev test -f "/usr/lib/$multiarch/openblas-openmp/pkgconfig/openblas.pc"
 need libpng-dev pkg-config --exists libpng
 need libzstd-dev pkg-config --exists libzstd
 need libjansson-dev pkg-config --exists jansson
