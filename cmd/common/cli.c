@@ -17,11 +17,22 @@
 const char *cli_program = "snn";
 int cli_verbosity = 1;
 
-void cli_init(const char *argv0)
+void cli_init(int argc, char **argv)
 {
+    const char *argv0 = argc > 0 ? argv[0] : NULL;
     const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
     cli_program = slash ? slash + 1 : (argv0 ? argv0 : "snn");
     signal(SIGPIPE, SIG_IGN);
+
+    /* libgomp reads OMP_WAIT_POLICY once, when it loads. Its default, spinning
+     * between parallel regions, took three quarters of the CPU time of training
+     * on 2 busy cores, so the program restarts itself once with the passive
+     * policy unless the user chose one. */
+    if (!getenv("OMP_WAIT_POLICY") && argc > 0) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        execv("/proc/self/exe", argv);
+        /* Without /proc the program runs on with the default policy. */
+    }
 }
 
 static void vprint(const char *fmt, va_list ap)

@@ -14,9 +14,10 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 extern const char *cli_program; /* set by cli_init from argv[0] */
 extern int cli_verbosity;       /* 0 with -q, 1 by default, 2+ with -v */
 
-/* Records the program name, ignores SIGPIPE so a closed pipe surfaces as EPIPE,
- * which cli_finish_output turns into a quiet exit. */
-void cli_init(const char *argv0);
+/* Records the program name and ignores SIGPIPE, so a closed pipe surfaces as
+ * EPIPE, which the output functions turn into a quiet exit. May re-execute the
+ * program once to set OMP_WAIT_POLICY (see cli.c). */
+void cli_init(int argc, char **argv);
 
 /* Prints "program: message" to stderr (when verbosity > 0 or always for errors). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
