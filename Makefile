@@ -62,13 +62,18 @@ build/tests/%: tests/unit/%.c tests/unit/check.h build/libsnn.a
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< build/libsnn.a $(PKG_LIBS) $(LDLIBS)
 
+# Test-only programs that write fixtures for the Bats tests.
+build/tests/%: tests/tools/%.c build/libsnn.a
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< build/libsnn.a $(PKG_LIBS) $(LDLIBS)
+
 deps:
 	@sh tools/deps.sh
 
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
-bats: all
+bats: all build/tests/mkstream
 	bats tests/bats
 
 check: all unit bats

@@ -20,6 +20,8 @@ need libjansson-dev pkg-config --exists jansson
 need libutf8proc-dev pkg-config --exists libutf8proc
 need zlib1g-dev pkg-config --exists zlib
 need bats command -v bats
+need nodejs command -v node
+need zstd command -v zstd
 
 [ -z "$missing" ] && exit 0
 
