@@ -1,0 +1,272 @@
+/* snn-train: trains the spiking image and text encoders on a dataset split and
+ * writes the model, a checkpoint per epoch and a per-epoch TSV log. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batches.h"
+#include "cli.h"
+#include "options.h"
+#include "pairs.h"
+#include "similarity.h"
+#include "text.h"
+
+typedef struct {
+    train_options o;
+    snn_vocab *vocab;
+    snn_dataset *dataset;
+    snn_pairs train, val;
+    int has_val;
+    snn_model *model;
+    FILE *log;
+    char *checkpoint;
+} trainer;
+
+static void load_data(trainer *t)
+{
+    snn_error err;
+    const train_options *o = &t->o;
+    if (snn_vocab_load(&t->vocab, o->vocab, &err) ||
+        snn_dataset_load(&t->dataset, o->dataset, o->image_root, &err))
+        cli_die(&err);
+    uint64_t vfp = snn_vocab_fingerprint(t->vocab);
+    if (t->model && t->model->cfg.vocab_fingerprint != vfp) {
+        cli_error("%s: vocabulary differs from the one %s was trained with: pass the same "
+                  "--vocab", o->vocab, o->resume);
+        exit(CLI_FAILED);
+    }
+
+    const snn_config *c = &t->model->cfg;
+    if (snn_pairs_load(&t->train, t->dataset, o->split, t->vocab, c, &err)) {
+        snn_fail_prefix(&err, "%s: split \"%s\"", o->dataset, o->split);
+        cli_die(&err);
+    }
+    t->has_val = strcmp(o->val_split, "none") != 0;
+    if (t->has_val && snn_pairs_load(&t->val, t->dataset, o->val_split, t->vocab, c, &err)) {
+        snn_fail_prefix(&err, "%s: split \"%s\"", o->dataset, o->val_split);
+        cli_die(&err);
+    }
+    cli_info("%s: %d images, %d captions, %d groups in \"%s\"; %d images, %d captions in \"%s\"",
+             o->dataset, t->train.n_images, t->train.n_caps, t->train.n_groups, o->split,
+             t->val.n_images, t->val.n_caps, t->has_val ? o->val_split : "(none)");
+    if (t->train.truncated)
+        cli_info("%zu training captions truncated to %d tokens", t->train.truncated,
+                 c->max_len);
+}
+
+static void make_model(trainer *t)
+{
+    snn_error err;
+    train_options *o = &t->o;
+    if (o->resume) {
+        if (snn_model_load(&t->model, o->resume, &err))
+            cli_die(&err);
+        cli_info("resuming from %s after epoch %ld (step %ld)", o->resume, t->model->epoch,
+                 t->model->step);
+        return;
+    }
+    snn_vocab *v;
+    if (snn_vocab_load(&v, o->vocab, &err))
+        cli_die(&err);
+    o->cfg.vocab_size = (int)snn_vocab_size(v);
+    o->cfg.vocab_fingerprint = snn_vocab_fingerprint(v);
+    snn_vocab_free(v);
+    if (snn_model_new(&t->model, &o->cfg, o->seed, &err)) {
+        snn_fail_prefix(&err, "invalid model options");
+        cli_error("%s", err.msg);
+        exit(CLI_USAGE);
+    }
+    cli_info("model: %zu parameters, D=%d, T=%d, depth %d", t->model->n_params,
+             o->cfg.dim, o->cfg.time_steps, o->cfg.depth);
+}
+
+static void log_header(trainer *t)
+{
+    if (!t->log)
+        return;
+    fprintf(t->log, "epoch\tsteps\tlr\tloss\tloss_spike\tloss_float\tgrad_norm\trate_mean");
+    for (int i = 0; i < t->model->n_lifs; i++)
+        fprintf(t->log, "\trate:%s", t->model->lifs[i].name);
+    fprintf(t->log, "\ti2t_r1\ti2t_r5\ti2t_r10\tt2i_r1\tt2i_r5\tt2i_r10\trsum\tseconds\n");
+    fflush(t->log);
+}
+
+typedef struct {
+    double loss, loss_spike, loss_float, grad_norm;
+    long steps;
+} epoch_stats;
+
+static void log_epoch(trainer *t, long epoch, float lr, const epoch_stats *s,
+                      const snn_metrics *mt, double seconds)
+{
+    snn_model *m = t->model;
+    double n = s->steps ? (double)s->steps : 1.0, spikes = 0, count = 0;
+    for (int i = 0; i < m->n_lifs; i++) {
+        spikes += m->lifs[i].spikes;
+        count += m->lifs[i].count;
+    }
+    double rate = count > 0 ? spikes / count : 0;
+    cli_info("epoch %ld: loss %.4f (spike %.4f, float %.4f), lr %.3g, firing rate %.3f, "
+             "val rSum %.1f, %.1fs", epoch, s->loss / n, s->loss_spike / n, s->loss_float / n,
+             (double)lr, rate, t->has_val ? mt->rsum : NAN, seconds);
+    if (!t->log)
+        return;
+    fprintf(t->log, "%ld\t%ld\t%.6g\t%.6f\t%.6f\t%.6f\t%.4f\t%.5f", epoch, s->steps,
+            (double)lr, s->loss / n, s->loss_spike / n, s->loss_float / n, s->grad_norm / n,
+            rate);
+    for (int i = 0; i < m->n_lifs; i++)
+        fprintf(t->log, "\t%.5f", m->lifs[i].count > 0 ? m->lifs[i].spikes / m->lifs[i].count
+                                                       : 0.0);
+    if (t->has_val)
+        fprintf(t->log, "\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f", mt->i2t.r1, mt->i2t.r5,
+                mt->i2t.r10, mt->t2i.r1, mt->t2i.r5, mt->t2i.r10, mt->rsum);
+    else
+        fprintf(t->log, "\tNA\tNA\tNA\tNA\tNA\tNA\tNA");
+    fprintf(t->log, "\t%.1f\n", seconds);
+    fflush(t->log);
+}
+
+/* Gathers a batch's pixels and caption tokens into contiguous buffers. */
+static void gather(const snn_pairs *p, const snn_config *c, const int *caps, const int *imgs,
+                   int B, float *pixels, int *ids, int *off)
+{
+    size_t img_floats = (size_t)3 * c->image_size * c->image_size;
+    off[0] = 0;
+    for (int b = 0; b < B; b++) {
+        memcpy(pixels + b * img_floats, p->pixels + (size_t)imgs[b] * img_floats,
+               img_floats * sizeof(float));
+        int start = p->cap_off[caps[b]], len = p->cap_off[caps[b] + 1] - start;
+        memcpy(ids + off[b], p->cap_ids + start, (size_t)len * sizeof(int));
+        off[b + 1] = off[b] + len;
+    }
+}
+
+static void run_epoch(trainer *t, long epoch, float lr, epoch_stats *s)
+{
+    const train_options *o = &t->o;
+    snn_model *m = t->model;
+    const snn_config *c = &m->cfg;
+    const snn_pairs *p = &t->train;
+    int B = o->batch;
+    size_t img_floats = (size_t)3 * c->image_size * c->image_size;
+    float *pixels = snn_alloc((size_t)B, img_floats * sizeof(float));
+    int *ids = snn_alloc((size_t)B, (size_t)c->max_len * sizeof(int));
+    int *off = malloc(((size_t)B + 1) * sizeof(int)), *caps = malloc((size_t)B * sizeof(int));
+    int *imgs = malloc((size_t)B * sizeof(int));
+    batch_iter it;
+    if (!pixels || !ids || !off || !caps || !imgs || batches_start(&it, p, o->seed, epoch)) {
+        cli_error("out of memory for a batch of %d", B);
+        exit(CLI_FAILED);
+    }
+
+    snn_train_params tp = {.lr = lr, .weight_decay = o->weight_decay, .clip = o->clip,
+                           .w_spike = 1.0f, .w_float = o->float_weight};
+    snn_arena ar = {0};
+    cli_progress bar;
+    char label[32];
+    snprintf(label, sizeof label, "epoch %ld", epoch);
+    cli_progress_start(&bar, label, (uint64_t)p->n_caps);
+    memset(s, 0, sizeof *s);
+    int n;
+    while ((n = batches_next(&it, p, B, caps, imgs)) > 0) {
+        if (n < 2)
+            break; /* a contrastive batch needs a negative */
+        gather(p, c, caps, imgs, n, pixels, ids, off);
+        snn_train_stats st;
+        snn_error err;
+        if (snn_train_step(m, pixels, ids, off, n, &tp, &st, &ar, &err)) {
+            cli_progress_end(&bar);
+            cli_die(&err);
+        }
+        snn_arena_reset(&ar);
+        s->loss += st.loss;
+        s->loss_spike += st.loss_spike;
+        s->loss_float += st.loss_float;
+        s->grad_norm += st.grad_norm;
+        s->steps++;
+        cli_progress_update(&bar, (uint64_t)it.next);
+    }
+    cli_progress_end(&bar);
+    snn_arena_free(&ar);
+    batches_free(&it);
+    free(pixels);
+    free(ids);
+    free(off);
+    free(caps);
+    free(imgs);
+}
+
+static void save(trainer *t, const char *path, int with_optimizer)
+{
+    snn_error err;
+    if (snn_model_save(t->model, path, with_optimizer, NULL, 0, &err))
+        cli_die(&err);
+}
+
+static void open_log(trainer *t)
+{
+    const char *path = t->o.log;
+    if (!path)
+        return;
+    if (strcmp(path, "-") == 0) {
+        t->log = stdout;
+        return;
+    }
+    /* A resumed run appends to the log it continues. */
+    t->log = fopen(path, t->o.resume ? "a" : "w");
+    if (!t->log) {
+        cli_error("cannot open the log %s: %m", path);
+        exit(CLI_FAILED);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argc, argv);
+    trainer t = {0};
+    train_parse_options(&t.o, argc, argv);
+    cli_set_threads(t.o.threads);
+    make_model(&t);
+    load_data(&t);
+    open_log(&t);
+    if (!t.o.resume || !t.log || t.log == stdout)
+        log_header(&t);
+
+    const char *ckpt = t.o.checkpoint;
+    if (!ckpt) {
+        t.checkpoint = malloc(strlen(t.o.output) + 6);
+        sprintf(t.checkpoint, "%s.ckpt", t.o.output);
+        ckpt = t.checkpoint;
+    }
+
+    for (long epoch = t.model->epoch + 1; epoch <= t.o.epochs; epoch++) {
+        float lr = t.o.lr * powf(t.o.lr_gamma, (float)((epoch - 1) / t.o.lr_step));
+        double started = cli_now();
+        epoch_stats s;
+        snn_model_reset_rates(t.model);
+        run_epoch(&t, epoch, lr, &s);
+
+        snn_metrics mt = {0};
+        snn_error err;
+        if (t.has_val && snn_evaluate(t.model, &t.val, &mt, &err))
+            cli_die(&err);
+        t.model->epoch = epoch;
+        save(&t, ckpt, 1);
+        log_epoch(&t, epoch, lr, &s, &mt, cli_now() - started);
+    }
+    save(&t, t.o.output, 0);
+    cli_info("wrote %s", t.o.output);
+
+    if (t.log && t.log != stdout && fclose(t.log) != 0) {
+        cli_error("write failed: %s", t.o.log);
+        return CLI_FAILED;
+    }
+    snn_pairs_free(&t.train);
+    snn_pairs_free(&t.val);
+    snn_dataset_free(t.dataset);
+    snn_vocab_free(t.vocab);
+    snn_model_free(t.model);
+    free(t.checkpoint);
+    return cli_finish(CLI_OK);
+}

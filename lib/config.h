@@ -1,0 +1,14 @@
+/* Hyperparameter names and text forms for model-file metadata (internal). */
+#ifndef SNN_CONFIG_H
+#define SNN_CONFIG_H
+
+#include "model.h"
+
+/* Number of stem stages (halvings from image_size to grid), or -1. */
+int snn_config_stages(const snn_config *c);
+size_t snn_config_field_count(void);
+const char *snn_config_field_name(size_t i);
+void snn_config_format(const snn_config *c, size_t i, char *buf, size_t size);
+int snn_config_parse(snn_config *c, size_t i, const char *text);
+
+#endif
