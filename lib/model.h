@@ -201,4 +201,10 @@ int snn_train_step(snn_model *m, const float *pixels, const int *ids, const int 
                    const snn_train_params *tp, snn_train_stats *st, snn_arena *arena,
                    snn_error *err);
 
+/* Runs both encoders forward in training mode without changing any weight, so
+ * the BatchNorm running statistics move towards the statistics of the data
+ * (with the momentum in m->cfg.bn_momentum). */
+int snn_calibrate_step(snn_model *m, const float *pixels, const int *ids, const int *off, int B,
+                       snn_arena *ar, snn_error *err);
+
 #endif

@@ -97,3 +97,14 @@ int snn_train_step(snn_model *m, const float *pixels, const int *ids, const int 
     st->loss = tp->w_spike * spike.loss + tp->w_float * feat.loss;
     return SNN_OK;
 }
+
+int snn_calibrate_step(snn_model *m, const float *pixels, const int *ids, const int *off, int B,
+                       snn_arena *ar, snn_error *err)
+{
+    snn_enc_out io, to;
+    int rc;
+    if ((rc = snn_image_forward(m, &io, pixels, B, 1, ar)) ||
+        (rc = snn_text_forward(m, &to, ids, off, B, 1, ar)))
+        return snn_fail(err, rc, "out of memory in the forward pass (batch of %d)", B);
+    return SNN_OK;
+}

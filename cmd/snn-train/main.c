@@ -142,7 +142,9 @@ static void gather(const snn_pairs *p, const snn_config *c, const int *caps, con
     }
 }
 
-static void run_epoch(trainer *t, long epoch, float lr, epoch_stats *s)
+/* Trains for one epoch, or with calibrate set only runs the forward passes so the
+ * BatchNorm running statistics become the average over the epoch's batches. */
+static void run_epoch(trainer *t, long epoch, float lr, int calibrate, epoch_stats *s)
 {
     const train_options *o = &t->o;
     snn_model *m = t->model;
@@ -160,6 +162,7 @@ static void run_epoch(trainer *t, long epoch, float lr, epoch_stats *s)
         exit(CLI_FAILED);
     }
 
+    float momentum = m->cfg.bn_momentum;
     snn_train_params tp = {.lr = lr, .weight_decay = o->weight_decay, .clip = o->clip,
                            .w_spike = 1.0f, .w_float = o->float_weight};
     snn_arena ar = {0};
@@ -173,9 +176,16 @@ static void run_epoch(trainer *t, long epoch, float lr, epoch_stats *s)
         if (n < 2)
             break; /* a contrastive batch needs a negative */
         gather(p, c, caps, imgs, n, pixels, ids, off);
-        snn_train_stats st;
+        snn_train_stats st = {0};
         snn_error err;
-        if (snn_train_step(m, pixels, ids, off, n, &tp, &st, &ar, &err)) {
+        int rc;
+        if (calibrate) {
+            m->cfg.bn_momentum = 1.0f / (float)(s->steps + 1); /* a running average */
+            rc = snn_calibrate_step(m, pixels, ids, off, n, &ar, &err);
+        } else {
+            rc = snn_train_step(m, pixels, ids, off, n, &tp, &st, &ar, &err);
+        }
+        if (rc) {
             cli_progress_end(&bar);
             cli_die(&err);
         }
@@ -188,6 +198,8 @@ static void run_epoch(trainer *t, long epoch, float lr, epoch_stats *s)
         cli_progress_update(&bar, (uint64_t)it.next);
     }
     cli_progress_end(&bar);
+    if (calibrate)
+        m->cfg.bn_momentum = momentum;
     snn_arena_free(&ar);
     batches_free(&it);
     free(pixels);
@@ -245,7 +257,7 @@ int main(int argc, char **argv)
         double started = cli_now();
         epoch_stats s;
         snn_model_reset_rates(t.model);
-        run_epoch(&t, epoch, lr, &s);
+        run_epoch(&t, epoch, lr, 0, &s);
 
         snn_metrics mt = {0};
         snn_error err;
@@ -254,6 +266,14 @@ int main(int argc, char **argv)
         t.model->epoch = epoch;
         save(&t, ckpt, 1);
         log_epoch(&t, epoch, lr, &s, &mt, cli_now() - started);
+    }
+    if (t.o.epochs == 0 && !t.o.resume) {
+        /* Untrained weights with inference statistics of the initial ones, so the
+         * model is a fair random baseline rather than one whose BatchNorm layers
+         * still hold their initial mean 0 and variance 1. */
+        epoch_stats s;
+        run_epoch(&t, 0, 0.0f, 1, &s);
+        cli_info("calibrated BatchNorm statistics on %ld batches; weights untrained", s.steps);
     }
     save(&t, t.o.output, 0);
     cli_info("wrote %s", t.o.output);
