@@ -260,8 +260,11 @@ int main(int argc, char **argv)
         cli_die(&err);
     }
     cli_output_commit(&out);
-    if (failed)
-        cli_error("%zu of %zu images could not be encoded", failed, o.n_items);
+    if (failed) {
+        size_t in_shard = (o.n_items - (size_t)o.shard_index + (size_t)o.shard_count - 1) /
+                          (size_t)o.shard_count;
+        cli_error("%zu of %zu images could not be encoded", failed, in_shard);
+    }
 
     for (size_t i = 0; i < o.n_items; i++) {
         free(o.items[i].path);

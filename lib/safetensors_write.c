@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int check_tensor(const snn_st_tensor *t, snn_error *err)
@@ -173,6 +174,14 @@ int snn_st_write(const char *path, const snn_st_tensor *tensors, size_t count,
     if (rc != SNN_OK) {
         snn_fail_prefix(err, "%s", path);
         return rc;
+    }
+
+    /* Renaming over a device or FIFO would replace it with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        free(header);
+        return snn_fail(err, SNN_EINVAL, "%s: not a regular file: write the model to a file "
+                        "path", path);
     }
 
     char *tmp_path = NULL;

@@ -21,6 +21,7 @@ need libutf8proc-dev pkg-config --exists libutf8proc
 need zlib1g-dev pkg-config --exists zlib
 need bats command -v bats
 need nodejs command -v node
+need zsh command -v zsh
 need zstd command -v zstd
 
 [ -z "$missing" ] && exit 0

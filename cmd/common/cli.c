@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -148,6 +149,35 @@ static char *dup_string(const char *s)
     return memcpy(d, s, n);
 }
 
+/* Outputs not yet committed; their temporary files are removed at exit, so a run
+ * that fails through exit() leaves no partial file behind. */
+#define MAX_OPEN_OUTPUTS 8
+static cli_output *open_outputs[MAX_OPEN_OUTPUTS];
+
+static void remove_open_outputs(void)
+{
+    for (int i = 0; i < MAX_OPEN_OUTPUTS; i++)
+        if (open_outputs[i] && open_outputs[i]->tmp_path)
+            unlink(open_outputs[i]->tmp_path);
+}
+
+static void track_output(cli_output *out, int open)
+{
+    static int registered;
+    if (!registered) {
+        atexit(remove_open_outputs);
+        registered = 1;
+    }
+    for (int i = 0; i < MAX_OPEN_OUTPUTS; i++) {
+        if (open && !open_outputs[i]) {
+            open_outputs[i] = out;
+            return;
+        }
+        if (!open && open_outputs[i] == out)
+            open_outputs[i] = NULL;
+    }
+}
+
 void cli_output_open(cli_output *out, const char *path, int binary)
 {
     memset(out, 0, sizeof *out);
@@ -157,6 +187,17 @@ void cli_output_open(cli_output *out, const char *path, int binary)
             exit(CLI_USAGE);
         }
         out->fp = stdout;
+        return;
+    }
+
+    /* A device or FIFO is written in place: renaming over it would replace it. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        out->fp = fopen(path, "wb");
+        if (!out->fp) {
+            cli_error("cannot open %s: %s", path, strerror(errno));
+            exit(CLI_FAILED);
+        }
         return;
     }
 
@@ -173,6 +214,7 @@ void cli_output_open(cli_output *out, const char *path, int binary)
         cli_error("cannot create %s: %s", out->tmp_path, strerror(errno));
         exit(CLI_FAILED);
     }
+    track_output(out, 1);
 }
 
 static void exit_for_write_error(const char *what)
@@ -186,8 +228,10 @@ static void exit_for_write_error(const char *what)
 void cli_output_commit(cli_output *out)
 {
     if (!out->path) {
-        if (fflush(stdout) != 0 || ferror(stdout))
-            exit_for_write_error("standard output");
+        if (fflush(out->fp) != 0 || ferror(out->fp))
+            exit_for_write_error("the output");
+        if (out->fp != stdout && fclose(out->fp) != 0)
+            exit_for_write_error("the output");
         return;
     }
     errno = 0;
@@ -207,6 +251,7 @@ void cli_output_commit(cli_output *out)
         unlink(out->tmp_path);
         exit(CLI_FAILED);
     }
+    track_output(out, 0);
     free(out->path);
     free(out->tmp_path);
     memset(out, 0, sizeof *out);
@@ -214,6 +259,7 @@ void cli_output_commit(cli_output *out)
 
 void cli_output_abort(cli_output *out)
 {
+    track_output(out, 0);
     if (out->path) {
         fclose(out->fp);
         unlink(out->tmp_path);

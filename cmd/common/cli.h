@@ -44,7 +44,8 @@ FILE *cli_open_input(const char *path);
 
 /* An output that is written to a temporary file next to the target and renamed
  * over it on success, so an interrupted run leaves the previous file intact.
- * "-" or NULL writes to stdout. */
+ * "-" or NULL writes to stdout; a device or FIFO is written in place. A temporary
+ * file not yet committed is removed when the program exits. */
 typedef struct {
     FILE *fp;
     char *path;     /* final name, NULL for stdout */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "batches.h"
 #include "cli.h"
@@ -127,15 +128,38 @@ static void log_epoch(trainer *t, long epoch, float lr, const epoch_stats *s,
     fflush(t->log);
 }
 
-/* Gathers a batch's pixels and caption tokens into contiguous buffers. */
+/* Copies a (3,S,S) image shifted by (dx, dy) pixels; uncovered pixels become the
+ * normalised value of white, the background the decoder composites onto. */
+static void shift_image(float *dst, const float *src, const snn_config *c, int dx, int dy)
+{
+    int S = c->image_size;
+    for (int ch = 0; ch < 3; ch++) {
+        float white = (1.0f - c->img_mean[ch]) / c->img_std[ch];
+        for (int y = 0; y < S; y++) {
+            for (int x = 0; x < S; x++) {
+                int sx = x - dx, sy = y - dy;
+                int inside = sx >= 0 && sx < S && sy >= 0 && sy < S;
+                dst[(ch * S + y) * S + x] = inside ? src[(ch * S + sy) * S + sx] : white;
+            }
+        }
+    }
+}
+
+/* Gathers a batch's pixels and caption tokens into contiguous buffers; with
+ * shift > 0 each image moves by a random offset in [-shift, shift] per axis. */
 static void gather(const snn_pairs *p, const snn_config *c, const int *caps, const int *imgs,
-                   int B, float *pixels, int *ids, int *off)
+                   int B, int shift, snn_rng *rng, float *pixels, int *ids, int *off)
 {
     size_t img_floats = (size_t)3 * c->image_size * c->image_size;
     off[0] = 0;
     for (int b = 0; b < B; b++) {
-        memcpy(pixels + b * img_floats, p->pixels + (size_t)imgs[b] * img_floats,
-               img_floats * sizeof(float));
+        const float *src = p->pixels + (size_t)imgs[b] * img_floats;
+        int dx = 0, dy = 0;
+        if (shift > 0) {
+            dx = (int)snn_rng_below(rng, (uint64_t)(2 * shift + 1)) - shift;
+            dy = (int)snn_rng_below(rng, (uint64_t)(2 * shift + 1)) - shift;
+        }
+        shift_image(pixels + b * img_floats, src, c, dx, dy);
         int start = p->cap_off[caps[b]], len = p->cap_off[caps[b] + 1] - start;
         memcpy(ids + off[b], p->cap_ids + start, (size_t)len * sizeof(int));
         off[b + 1] = off[b] + len;
@@ -175,7 +199,7 @@ static void run_epoch(trainer *t, long epoch, float lr, int calibrate, epoch_sta
     while ((n = batches_next(&it, p, B, caps, imgs)) > 0) {
         if (n < 2)
             break; /* a contrastive batch needs a negative */
-        gather(p, c, caps, imgs, n, pixels, ids, off);
+        gather(p, c, caps, imgs, n, calibrate ? 0 : o->shift, &it.rng, pixels, ids, off);
         snn_train_stats st = {0};
         snn_error err;
         int rc;
@@ -233,11 +257,23 @@ static void open_log(trainer *t)
     }
 }
 
+/* Fails before any training when an output path could not take a model file. */
+static void check_output_path(const char *path)
+{
+    struct stat st;
+    if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_error("%s: not a regular file: give a file path for the model", path);
+        exit(CLI_FAILED);
+    }
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argc, argv);
     trainer t = {0};
     train_parse_options(&t.o, argc, argv);
+    check_output_path(t.o.output);
+    check_output_path(t.o.checkpoint);
     cli_set_threads(t.o.threads);
     make_model(&t);
     load_data(&t);
