@@ -24,7 +24,7 @@ _snn_itr_options()
         ;;
     snn-train)
         printf '%s\n' --dataset --image-root --vocab --split --val-split --checkpoint \
-            --resume --log --shift --epochs --batch --lr --lr-step --lr-gamma --weight-decay \
+            --resume --log --select --shift --epochs --batch --lr --lr-step --lr-gamma --weight-decay \
             --clip --float-weight --temperature --margin --sim-temperature --dim \
             --heads --ffn-hidden --depth --time-steps --image-size --grid \
             --stem-channels --max-length --tau --vth --learn-vth --coder-vth --alpha \
@@ -57,6 +57,8 @@ _snn_itr_argument()
         echo 'words:val test none' ;;
     --similarity)
         echo 'words:fine global' ;;
+    --select)
+        echo 'words:best last' ;;
     --max-length | --vocab-size | --min-count | --batch | --shard | --threads | \
         --epochs | --lr | --lr-step | --lr-gamma | --weight-decay | --clip | \
         --float-weight | --temperature | --margin | --sim-temperature | --dim | \

@@ -230,9 +230,12 @@ static void build(builder *b)
     m->img.readout = readout(b, &m->img.dreadout, "img");
 
     snn_text_encoder *t = &m->txt;
-    t->tok = add(b, &t->dtok, 0, 1, INIT_NORMAL, 1.0f, 2, SHAPE(c->vocab_size, c->dim),
+    /* BERT's N(0, 0.02): AdamW steps are then large relative to the weights, and
+     * with N(0, 1) the embeddings barely moved in a short run. Positions start ten
+     * times smaller so a caption's float features start as its words. */
+    t->tok = add(b, &t->dtok, 0, 1, INIT_NORMAL, 0.02f, 2, SHAPE(c->vocab_size, c->dim),
                  "txt.token_embedding");
-    t->pos = add(b, &t->dpos, 0, 1, INIT_NORMAL, 1.0f, 2, SHAPE(c->max_len, c->dim),
+    t->pos = add(b, &t->dpos, 0, 1, INIT_NORMAL, 0.002f, 2, SHAPE(c->max_len, c->dim),
                  "txt.position_embedding");
     layernorm(b, &t->coder.ln, c->dim, "txt.coder.ln");
     t->coder.lif = lif(b, c->coder_vth, 1, "txt.coder.lif");

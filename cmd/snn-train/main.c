@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "options.h"
 #include "pairs.h"
+#include "safetensors.h"
 #include "similarity.h"
 #include "text.h"
 
@@ -22,6 +23,9 @@ typedef struct {
     snn_model *model;
     FILE *log;
     char *checkpoint;
+    int keep_best;      /* -o holds the epoch with the best validation rSum */
+    double best_rsum;   /* -1 before the first validation */
+    long best_epoch;
 } trainer;
 
 static void load_data(trainer *t)
@@ -236,8 +240,38 @@ static void run_epoch(trainer *t, long epoch, float lr, int calibrate, epoch_sta
 static void save(trainer *t, const char *path, int with_optimizer)
 {
     snn_error err;
-    if (snn_model_save(t->model, path, with_optimizer, NULL, 0, &err))
+    char rsum[32], epoch[32];
+    snprintf(rsum, sizeof rsum, "%.17g", t->best_rsum);
+    snprintf(epoch, sizeof epoch, "%ld", t->best_epoch);
+    const char *meta[] = {"best_val_rsum", rsum, "best_epoch", epoch};
+    if (snn_model_save(t->model, path, with_optimizer, meta, t->keep_best ? 4 : 0, &err))
         cli_die(&err);
+}
+
+/* Reads back the best validation score that a checkpoint recorded. */
+static void resume_best(trainer *t)
+{
+    snn_st_file *f;
+    snn_error err;
+    if (!t->o.resume || !t->keep_best || snn_st_read(&f, t->o.resume, &err))
+        return;
+    const char *rsum = snn_st_meta_get(f, "best_val_rsum");
+    const char *epoch = snn_st_meta_get(f, "best_epoch");
+    if (rsum && epoch) {
+        t->best_rsum = strtod(rsum, NULL);
+        t->best_epoch = strtol(epoch, NULL, 10);
+    }
+    snn_st_free(f);
+}
+
+/* Keeps the model of the best validation epoch in the output file. */
+static void keep_if_best(trainer *t, long epoch, const snn_metrics *mt)
+{
+    if (!t->keep_best || mt->rsum <= t->best_rsum)
+        return;
+    t->best_rsum = mt->rsum;
+    t->best_epoch = epoch;
+    save(t, t->o.output, 0);
 }
 
 static void open_log(trainer *t)
@@ -281,6 +315,10 @@ int main(int argc, char **argv)
     if (!t.o.resume || !t.log || t.log == stdout)
         log_header(&t);
 
+    t.keep_best = t.has_val && strcmp(t.o.select, "best") == 0;
+    t.best_rsum = -1.0;
+    resume_best(&t);
+
     const char *ckpt = t.o.checkpoint;
     if (!ckpt) {
         t.checkpoint = malloc(strlen(t.o.output) + 6);
@@ -300,6 +338,7 @@ int main(int argc, char **argv)
         if (t.has_val && snn_evaluate(t.model, &t.val, &mt, &err))
             cli_die(&err);
         t.model->epoch = epoch;
+        keep_if_best(&t, epoch, &mt);
         save(&t, ckpt, 1);
         log_epoch(&t, epoch, lr, &s, &mt, cli_now() - started);
     }
@@ -311,8 +350,18 @@ int main(int argc, char **argv)
         run_epoch(&t, 0, 0.0f, 1, &s);
         cli_info("calibrated BatchNorm statistics on %ld batches; weights untrained", s.steps);
     }
-    save(&t, t.o.output, 0);
-    cli_info("wrote %s", t.o.output);
+    struct stat st;
+    if (t.keep_best && t.best_epoch > 0 && stat(t.o.output, &st) == 0) {
+        cli_info("wrote %s: epoch %ld, the best validation rSum (%.2f)", t.o.output,
+                 t.best_epoch, t.best_rsum);
+    } else {
+        if (t.keep_best && t.best_epoch > 0)
+            cli_error("warning: %s did not exist, so it gets the last epoch; the best "
+                      "validation epoch %ld is in the output of the run that was resumed",
+                      t.o.output, t.best_epoch);
+        save(&t, t.o.output, 0);
+        cli_info("wrote %s", t.o.output);
+    }
 
     if (t.log && t.log != stdout && fclose(t.log) != 0) {
         cli_error("write failed: %s", t.o.log);

@@ -22,6 +22,8 @@ static void usage(void)
            "  --checkpoint FILE     checkpoint written after every epoch [OUTPUT.ckpt]\n"
            "  --resume FILE         continue from a checkpoint (its sizes are used)\n"
            "  --log FILE            per-epoch TSV log, '-' for stdout [none]\n"
+           "  --select WHICH        model written to -o: 'best' validation rSum or\n"
+           "                        'last' epoch [best; last without --val-split]\n"
            "  --shift N             move each training image by a random offset of up\n"
            "                        to N pixels per axis, filling with white [0]\n"
            "Optimisation:\n"
@@ -67,7 +69,7 @@ enum {
     O_DATASET = 256, O_IMAGE_ROOT, O_VOCAB, O_SPLIT, O_VAL_SPLIT, O_CHECKPOINT, O_RESUME, O_LOG,
     O_EPOCHS, O_BATCH, O_LR, O_LR_STEP, O_LR_GAMMA, O_WD, O_CLIP, O_FLOAT_WEIGHT, O_TEMP,
     O_MARGIN, O_SIM_TEMP, O_DIM, O_HEADS, O_FFN, O_DEPTH, O_T, O_IMAGE_SIZE, O_GRID, O_STEM,
-    O_MAX_LEN, O_TAU, O_VTH, O_LEARN_VTH, O_CODER_VTH, O_ALPHA, O_SEED, O_THREADS, O_VERSION, O_SHIFT,
+    O_MAX_LEN, O_TAU, O_VTH, O_LEARN_VTH, O_CODER_VTH, O_ALPHA, O_SEED, O_THREADS, O_VERSION, O_SHIFT, O_SELECT,
 };
 
 static const struct option long_options[] = {
@@ -92,6 +94,7 @@ static const struct option long_options[] = {
     {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, O_VERSION}, {"shift", required_argument, 0, O_SHIFT},
+    {"select", required_argument, 0, O_SELECT},
     {0, 0, 0, 0},
 };
 
@@ -102,6 +105,7 @@ static void set_defaults(train_options *o)
     o->cfg.ffn_hidden = 0; /* 4*D unless given */
     o->split = "train";
     o->val_split = "val";
+    o->select = "best";
     o->epochs = 10;
     o->batch = 32;
     o->lr = 5e-4f;
@@ -163,6 +167,11 @@ static void parse_one(train_options *o, int c)
     case O_SEED: o->seed = (uint64_t)cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
     case O_THREADS: o->threads = pi("--threads", 1, 1024); break;
     case O_SHIFT: o->shift = pi("--shift", 0, 1024); break;
+    case O_SELECT:
+        if (strcmp(optarg, "best") != 0 && strcmp(optarg, "last") != 0)
+            cli_usage_error("--select must be 'best' or 'last', got '%s'", optarg);
+        o->select = optarg;
+        break;
     case 'q': cli_verbosity = 0; break;
     case 'v': cli_verbosity++; break;
     case 'h': usage(); exit(0);
