@@ -22,6 +22,9 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -Wl,-rpath,$(OPENBL
 LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 LIB_HDR := $(wildcard lib/*.h)
+# Headers of the public API; the others are internal to libsnn.
+PUBLIC_HDR := $(addprefix lib/,snn.h arena.h layers.h model.h similarity.h stream.h \
+                safetensors.h image.h text.h pairs.h)
 CLI_SRC := $(sort $(wildcard cmd/common/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=build/%.o)
 
@@ -83,12 +86,18 @@ demo: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/snn \
-	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 build/libsnn.a $(DESTDIR)$(PREFIX)/lib
-	install -m 644 $(LIB_HDR) $(DESTDIR)$(PREFIX)/include/snn
+	install -m 644 $(PUBLIC_HDR) $(DESTDIR)$(PREFIX)/include/snn
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5
+	for p in $(PROGRAMS); do \
+	    install -m 644 completions/snn-itr.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; \
+	done
+	install -m 644 completions/_snn-itr $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 
 clean:
 	rm -rf build bin

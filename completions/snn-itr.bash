@@ -23,7 +23,7 @@ _snn_itr_options()
         printf '%s\n' --model --batch --threads "${common[@]}"
         ;;
     snn-train)
-        printf '%s\n' --dataset --image-root --vocab --split --val-split --checkpoint \
+        printf '%s\n' --dataset --image-root --vocab --split --val-split --test-split --checkpoint \
             --resume --log --select --shift --epochs --batch --lr --lr-step --lr-gamma --weight-decay \
             --clip --float-weight --temperature --margin --sim-temperature --dim \
             --heads --ffn-hidden --depth --time-steps --image-size --grid \
@@ -55,6 +55,8 @@ _snn_itr_argument()
         echo 'words:train val test restval' ;;
     --val-split)
         echo 'words:val test none' ;;
+    --test-split)
+        echo 'words:test val' ;;
     --similarity)
         echo 'words:fine global' ;;
     --select)

@@ -291,6 +291,30 @@ static void open_log(trainer *t)
     }
 }
 
+/* Scores the model written to -o on another split, in process, and prints the
+ * metrics as one JSON line on stderr. */
+static void report_test(trainer *t)
+{
+    snn_error err;
+    snn_model *m;
+    snn_pairs test;
+    snn_metrics mt;
+    if (snn_model_load(&m, t->o.output, &err))
+        cli_die(&err);
+    if (snn_pairs_load(&test, t->dataset, t->o.test_split, t->vocab, &m->cfg, &err)) {
+        snn_fail_prefix(&err, "%s: split \"%s\"", t->o.dataset, t->o.test_split);
+        cli_die(&err);
+    }
+    if (snn_evaluate(m, &test, &mt, &err))
+        cli_die(&err);
+    fprintf(stderr, "{\"split\": \"%s\", \"i2t\": {\"r1\": %.2f, \"r5\": %.2f, \"r10\": %.2f}, "
+            "\"t2i\": {\"r1\": %.2f, \"r5\": %.2f, \"r10\": %.2f}, \"rsum\": %.2f}\n",
+            t->o.test_split, mt.i2t.r1, mt.i2t.r5, mt.i2t.r10, mt.t2i.r1, mt.t2i.r5, mt.t2i.r10,
+            mt.rsum);
+    snn_pairs_free(&test);
+    snn_model_free(m);
+}
+
 /* Fails before any training when an output path could not take a model file. */
 static void check_output_path(const char *path)
 {
@@ -362,6 +386,9 @@ int main(int argc, char **argv)
         save(&t, t.o.output, 0);
         cli_info("wrote %s", t.o.output);
     }
+
+    if (t.o.test_split)
+        report_test(&t);
 
     if (t.log && t.log != stdout && fclose(t.log) != 0) {
         cli_error("write failed: %s", t.o.log);

@@ -17,6 +17,8 @@ static void usage(void)
            "  --vocab FILE          WordPiece vocabulary (vocab.txt)\n"
            "  --split NAME          training split [train]\n"
            "  --val-split NAME      split scored after every epoch, 'none' to skip [val]\n"
+           "  --test-split NAME     score the written model on this split at the end and\n"
+           "                        print the metrics as one JSON line on stderr\n"
            "Output:\n"
            "  -o, --output FILE     final model (safetensors)\n"
            "  --checkpoint FILE     checkpoint written after every epoch [OUTPUT.ckpt]\n"
@@ -69,7 +71,7 @@ enum {
     O_DATASET = 256, O_IMAGE_ROOT, O_VOCAB, O_SPLIT, O_VAL_SPLIT, O_CHECKPOINT, O_RESUME, O_LOG,
     O_EPOCHS, O_BATCH, O_LR, O_LR_STEP, O_LR_GAMMA, O_WD, O_CLIP, O_FLOAT_WEIGHT, O_TEMP,
     O_MARGIN, O_SIM_TEMP, O_DIM, O_HEADS, O_FFN, O_DEPTH, O_T, O_IMAGE_SIZE, O_GRID, O_STEM,
-    O_MAX_LEN, O_TAU, O_VTH, O_LEARN_VTH, O_CODER_VTH, O_ALPHA, O_SEED, O_THREADS, O_VERSION, O_SHIFT, O_SELECT,
+    O_MAX_LEN, O_TAU, O_VTH, O_LEARN_VTH, O_CODER_VTH, O_ALPHA, O_SEED, O_THREADS, O_VERSION, O_SHIFT, O_SELECT, O_TEST_SPLIT,
 };
 
 static const struct option long_options[] = {
@@ -95,6 +97,7 @@ static const struct option long_options[] = {
     {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, O_VERSION}, {"shift", required_argument, 0, O_SHIFT},
     {"select", required_argument, 0, O_SELECT},
+    {"test-split", required_argument, 0, O_TEST_SPLIT},
     {0, 0, 0, 0},
 };
 
@@ -167,6 +170,7 @@ static void parse_one(train_options *o, int c)
     case O_SEED: o->seed = (uint64_t)cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
     case O_THREADS: o->threads = pi("--threads", 1, 1024); break;
     case O_SHIFT: o->shift = pi("--shift", 0, 1024); break;
+    case O_TEST_SPLIT: o->test_split = optarg; break;
     case O_SELECT:
         if (strcmp(optarg, "best") != 0 && strcmp(optarg, "last") != 0)
             cli_usage_error("--select must be 'best' or 'last', got '%s'", optarg);

@@ -8,7 +8,7 @@
 
 typedef struct {
     const char *dataset, *image_root, *vocab, *output, *checkpoint, *resume, *log;
-    const char *split, *val_split, *select;
+    const char *split, *val_split, *select, *test_split;
     int epochs, batch, lr_step, threads, shift;
     float lr, lr_gamma, weight_decay, clip, float_weight;
     uint64_t seed;
