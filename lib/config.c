@@ -30,6 +30,7 @@ void snn_config_default(snn_config *c)
         .readout_first = 2.3026f,
         .readout_rest = 1.9f,
         .ann = 0,
+        .fusion = 0,
         .bn_momentum = 0.1f,
         .sim_temperature = 0.1f,
         .loss_temperature = 0.1f,
@@ -58,6 +59,8 @@ int snn_config_stages(const snn_config *c)
 
 int snn_config_check(const snn_config *c, snn_error *err)
 {
+    if (c->fusion != 0 && c->fusion != 1)
+        return snn_fail(err, SNN_EINVAL, "fusion must be 0 or 1, got %d", c->fusion);
     if (c->ann && c->time_steps != 1)
         return snn_fail(err, SNN_EINVAL, "ANN mode needs time_steps 1, got %d", c->time_steps);
     if (c->time_steps < 1 || c->time_steps > SNN_MAX_T)
@@ -99,25 +102,29 @@ int snn_config_value_bits(const snn_config *c)
 
 enum { F_INT, F_FLOAT, F_U64 };
 
+/* Fields marked optional were added after model format version 1 came out: a
+ * file without one gets the default value. */
 static const struct {
     const char *name;
     int type;
     size_t offset;
+    int optional;
 } fields[] = {
-#define I(f) {#f, F_INT, offsetof(snn_config, f)}
-#define F(f) {#f, F_FLOAT, offsetof(snn_config, f)}
+#define I(f) {#f, F_INT, offsetof(snn_config, f), 0}
+#define F(f) {#f, F_FLOAT, offsetof(snn_config, f), 0}
     I(time_steps), I(dim), I(heads), I(ffn_hidden), I(depth), I(image_size), I(grid),
     I(stem_channels), I(vocab_size), I(max_len), F(tau), F(vth), F(vth_attn),
     F(surrogate_alpha), F(learn_vth), F(coder_vth), F(attn_scale), F(readout_first),
     F(readout_rest), I(ann), F(bn_momentum), F(sim_temperature), F(loss_temperature),
     F(margin),
-    {"img_mean_r", F_FLOAT, offsetof(snn_config, img_mean)},
-    {"img_mean_g", F_FLOAT, offsetof(snn_config, img_mean) + sizeof(float)},
-    {"img_mean_b", F_FLOAT, offsetof(snn_config, img_mean) + 2 * sizeof(float)},
-    {"img_std_r", F_FLOAT, offsetof(snn_config, img_std)},
-    {"img_std_g", F_FLOAT, offsetof(snn_config, img_std) + sizeof(float)},
-    {"img_std_b", F_FLOAT, offsetof(snn_config, img_std) + 2 * sizeof(float)},
-    {"vocab_fingerprint", F_U64, offsetof(snn_config, vocab_fingerprint)},
+    {"img_mean_r", F_FLOAT, offsetof(snn_config, img_mean), 0},
+    {"img_mean_g", F_FLOAT, offsetof(snn_config, img_mean) + sizeof(float), 0},
+    {"img_mean_b", F_FLOAT, offsetof(snn_config, img_mean) + 2 * sizeof(float), 0},
+    {"img_std_r", F_FLOAT, offsetof(snn_config, img_std), 0},
+    {"img_std_g", F_FLOAT, offsetof(snn_config, img_std) + sizeof(float), 0},
+    {"img_std_b", F_FLOAT, offsetof(snn_config, img_std) + 2 * sizeof(float), 0},
+    {"vocab_fingerprint", F_U64, offsetof(snn_config, vocab_fingerprint), 0},
+    {"fusion", F_INT, offsetof(snn_config, fusion), 1},
 #undef I
 #undef F
 };
@@ -130,6 +137,21 @@ size_t snn_config_field_count(void)
 const char *snn_config_field_name(size_t i)
 {
     return fields[i].name;
+}
+
+int snn_config_field_optional(size_t i)
+{
+    return fields[i].optional;
+}
+
+int snn_config_field_is_default(const snn_config *c, size_t i)
+{
+    snn_config d;
+    char value[64], default_value[64];
+    snn_config_default(&d);
+    snn_config_format(c, i, value, sizeof value);
+    snn_config_format(&d, i, default_value, sizeof default_value);
+    return strcmp(value, default_value) == 0;
 }
 
 void snn_config_format(const snn_config *c, size_t i, char *buf, size_t size)

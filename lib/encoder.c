@@ -244,16 +244,19 @@ static int blocks_forward(snn_model *m, snn_block *blocks, snn_enc_act *act, con
 
 static int blocks_backward(snn_model *m, snn_block *blocks, const snn_enc_act *act,
                            const float *readout, float *dreadout, const snn_enc_out *out,
-                           const float *demb, float **dx_out, snn_arena *ar)
+                           const snn_enc_grad *g, float **dx_out, snn_arena *ar)
 {
     const snn_config *c = &m->cfg;
     int T = c->time_steps, D = c->dim, rc;
     size_t n = (size_t)T * out->N * D;
     float *dx;
     ARENA_ZEROS(dx, ar, n);
-    if (demb && (rc = snn_embed_backward(&act->ro, dx, dreadout, demb, out->spikes, readout, T,
-                                         out->N, D, ar)))
+    if (g->demb && (rc = snn_embed_backward(&act->ro, dx, dreadout, g->demb, out->spikes,
+                                            readout, T, out->N, D, ar)))
         return rc;
+    if (g->dspikes)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += g->dspikes[i];
 
     for (int l = c->depth - 1; l >= 0; l--) {
         float *dprev;
@@ -308,31 +311,40 @@ int snn_image_forward(snn_model *m, snn_enc_out *out, const float *pixels, int B
     if ((rc = snn_embed_forward(&act->feat_ro, act->feat_src, avg, T, N, D, ar)))
         return rc;
     out->feat = act->feat_ro.emb;
+    out->feat_raw = act->feat_ro.ro;
     return SNN_OK;
 }
 
-int snn_image_backward(snn_model *m, const snn_enc_out *out, const float *demb,
-                       const float *dfeat, snn_arena *ar)
+int snn_image_backward_full(snn_model *m, const snn_enc_out *out, const snn_enc_grad *g,
+                            snn_arena *ar)
 {
     const snn_config *c = &m->cfg;
     int T = c->time_steps, D = c->dim;
     const snn_enc_act *act = out->act;
     float *ds, *dbn = NULL;
-    int rc = blocks_backward(m, m->img.blocks, act, m->img.readout, m->img.dreadout, out, demb,
+    int rc = blocks_backward(m, m->img.blocks, act, m->img.readout, m->img.dreadout, out, g,
                              &ds, ar);
     if (rc)
         return rc;
 
-    if (dfeat) {
-        float avg[SNN_MAX_T];
-        for (int t = 0; t < T; t++)
-            avg[t] = 1.0f / (float)T;
+    float avg[SNN_MAX_T];
+    for (int t = 0; t < T; t++)
+        avg[t] = 1.0f / (float)T;
+    if (g->dfeat || g->dfeat_raw)
         ARENA_ZEROS(dbn, ar, (size_t)T * out->N * D);
-        if ((rc = snn_embed_backward(&act->feat_ro, dbn, NULL, dfeat, act->feat_src, avg, T,
-                                     out->N, D, ar)))
-            return rc;
-    }
+    if (g->dfeat && (rc = snn_embed_backward(&act->feat_ro, dbn, NULL, g->dfeat, act->feat_src,
+                                             avg, T, out->N, D, ar)))
+        return rc;
+    if (g->dfeat_raw)
+        snn_readout_backward(dbn, NULL, g->dfeat_raw, act->feat_src, avg, T, out->N, D);
     return stem_backward(m, &act->stem, ds, dbn, out->B, ar);
+}
+
+int snn_image_backward(snn_model *m, const snn_enc_out *out, const float *demb,
+                       const float *dfeat, snn_arena *ar)
+{
+    snn_enc_grad g = {.demb = demb, .dfeat = dfeat};
+    return snn_image_backward_full(m, out, &g, ar);
 }
 
 /* ---- text encoder */
@@ -371,18 +383,19 @@ int snn_text_forward(snn_model *m, snn_enc_out *out, const int *ids, const int *
     if ((rc = snn_embed_forward(&act->feat_ro, act->emb_sum, &one, 1, N, D, ar)))
         return rc;
     out->feat = act->feat_ro.emb;
+    out->feat_raw = act->feat_ro.ro;
     return SNN_OK;
 }
 
-int snn_text_backward(snn_model *m, const snn_enc_out *out, const float *demb,
-                      const float *dfeat, snn_arena *ar)
+int snn_text_backward_full(snn_model *m, const snn_enc_out *out, const snn_enc_grad *g,
+                           snn_arena *ar)
 {
     const snn_config *c = &m->cfg;
     int D = c->dim;
     size_t N = out->N;
     const snn_enc_act *act = out->act;
     float *ds, *dsum;
-    int rc = blocks_backward(m, m->txt.blocks, act, m->txt.readout, m->txt.dreadout, out, demb,
+    int rc = blocks_backward(m, m->txt.blocks, act, m->txt.readout, m->txt.dreadout, out, g,
                              &ds, ar);
     if (rc)
         return rc;
@@ -390,13 +403,24 @@ int snn_text_backward(snn_model *m, const snn_enc_out *out, const float *demb,
     ARENA_ZEROS(dsum, ar, N * D);
     if ((rc = snn_coder_backward(&m->txt.coder, &act->coder, dsum, ds, ar)))
         return rc;
-    if (dfeat) {
+    if (g->dfeat) {
         float one = 1.0f;
-        if ((rc = snn_embed_backward(&act->feat_ro, dsum, NULL, dfeat, act->emb_sum, &one, 1, N,
-                                     D, ar)))
+        if ((rc = snn_embed_backward(&act->feat_ro, dsum, NULL, g->dfeat, act->emb_sum, &one, 1,
+                                     N, D, ar)))
             return rc;
     }
+    /* feat_raw is the embedding sum itself (a readout over one step of weight 1). */
+    if (g->dfeat_raw)
+        for (size_t i = 0; i < N * D; i++)
+            dsum[i] += g->dfeat_raw[i];
 
     snn_embedding_backward(m->txt.dtok, m->txt.dpos, dsum, act->ids, act->pos, N, D);
     return SNN_OK;
+}
+
+int snn_text_backward(snn_model *m, const snn_enc_out *out, const float *demb,
+                      const float *dfeat, snn_arena *ar)
+{
+    snn_enc_grad g = {.demb = demb, .dfeat = dfeat};
+    return snn_text_backward_full(m, out, &g, ar);
 }

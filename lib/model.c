@@ -218,6 +218,18 @@ static void stem(builder *b, snn_stem *s)
     lbl(b, &s->proj, C, c->dim, c->vth_attn, "img.stem.proj");
 }
 
+/* Registered after both encoders, so the encoders' tensors, offsets and random
+ * initial values are the same with and without fusion. */
+static void fusion(builder *b, snn_fusion *f, const char *prefix)
+{
+    char sub[40];
+    snprintf(sub, sizeof sub, "%s.attn", prefix);
+    attention(b, &f->attn, sub);
+    snprintf(sub, sizeof sub, "%s.ffn", prefix);
+    ffn(b, &f->ffn, sub);
+    f->readout = readout(b, &f->dreadout, prefix);
+}
+
 static void build(builder *b)
 {
     snn_model *m = b->m;
@@ -241,6 +253,11 @@ static void build(builder *b)
     t->coder.lif = lif(b, c->coder_vth, 1, "txt.coder.lif");
     blocks(b, t->blocks, "txt");
     t->readout = readout(b, &t->dreadout, "txt");
+
+    if (c->fusion) {
+        fusion(b, &m->fuse_img, "fuse.img");
+        fusion(b, &m->fuse_txt, "fuse.txt");
+    }
 }
 
 int snn_model_new(snn_model **out, const snn_config *cfg, uint64_t seed, snn_error *err)

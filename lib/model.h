@@ -1,6 +1,6 @@
-/* The CMSF network without fusion: a spiking image encoder (pixels -> token set)
- * and a spiking text encoder (token ids -> token set), their parameters, and the
- * modules they are built from.
+/* The CMSF network: a spiking image encoder (pixels -> token set), a spiking
+ * text encoder (token ids -> token set), the optional cross-modal fusion modules
+ * used in training, their parameters, and the modules they are built from.
  *
  * Shape letters: T time steps, B items (images or captions) in a batch, N token
  * rows of all items (B*G*G for images, the sum of caption lengths for text),
@@ -18,7 +18,7 @@
 #define SNN_MAX_T 8
 #define SNN_MAX_STAGES 4
 #define SNN_MAX_DEPTH 8
-#define SNN_MAX_LIFS 128
+#define SNN_MAX_LIFS 160
 
 /* Hyperparameters; every field is stored in the model file's metadata. */
 typedef struct {
@@ -41,6 +41,7 @@ typedef struct {
     float attn_scale;
     float readout_first, readout_rest; /* initial temporal readout weights */
     int ann;            /* ANN mode: ReLU for every LIF, T = 1 */
+    int fusion;         /* 1: the model has the fusion modules (fuse.img.*, fuse.txt.*) */
     float bn_momentum;
     float sim_temperature;  /* log-sum-exp pooling temperature */
     float loss_temperature; /* InfoNCE temperature */
@@ -114,6 +115,14 @@ typedef struct {
     float *readout, *dreadout;
 } snn_text_encoder;
 
+/* Fusion of one direction: the tokens of one modality query the aligned item of
+ * the other through cross attention, then a gated FFN and a temporal readout. */
+typedef struct {
+    snn_attention attn;        /* q from this modality, k and v from the other */
+    snn_ffn ffn;
+    float *readout, *dreadout; /* (T) */
+} snn_fusion;
+
 typedef struct {
     char name[96];
     int ndim;
@@ -135,6 +144,7 @@ typedef struct {
     int n_lifs;
     snn_image_encoder img;
     snn_text_encoder txt;
+    snn_fusion fuse_img, fuse_txt; /* image and caption side; NULL pointers unless cfg.fusion */
     long step;  /* optimiser steps taken */
     long epoch; /* epochs completed, stored in checkpoints */
     uint64_t fingerprint; /* of the model file it was loaded from, else 0 */
@@ -169,8 +179,17 @@ typedef struct {
     float *spikes;      /* (T,N,D) block output: sums of binary spike maps */
     float *emb;         /* (N,D) temporal readout, L2-normalised: the retrieval embedding */
     float *feat;        /* (N,D) float (pre-spike) features, L2-normalised */
+    float *feat_raw;    /* (N,D) the same features before the L2 normalisation */
     snn_enc_act *act;   /* what backward needs (training only) */
 } snn_enc_out;
+
+/* Gradients arriving at an encoder's outputs; any may be NULL. */
+typedef struct {
+    const float *demb;      /* (N,D) at emb */
+    const float *dfeat;     /* (N,D) at feat */
+    const float *dspikes;   /* (T,N,D) at spikes, the block output */
+    const float *dfeat_raw; /* (N,D) at feat_raw */
+} snn_enc_grad;
 
 /* Encodes B images, (B,3,S,S) normalised floats. Buffers come from arena;
  * training selects batch statistics and keeps activations for backward. */
@@ -184,26 +203,72 @@ int snn_image_backward(snn_model *m, const snn_enc_out *out, const float *demb,
                        const float *dfeat, snn_arena *arena);
 int snn_text_backward(snn_model *m, const snn_enc_out *out, const float *demb,
                       const float *dfeat, snn_arena *arena);
+/* Backward from the gradients of every output, as the fusion modules add
+ * gradients at the block output and at the unnormalised float features. */
+int snn_image_backward_full(snn_model *m, const snn_enc_out *out, const snn_enc_grad *g,
+                            snn_arena *arena);
+int snn_text_backward_full(snn_model *m, const snn_enc_out *out, const snn_enc_grad *g,
+                           snn_arena *arena);
+
+/* ---- cross-modal fusion (models with cfg.fusion == 1) */
+
+typedef struct snn_fuse_act snn_fuse_act;
+
+typedef struct {
+    int B;              /* items, as in the query's encoder output */
+    size_t N;           /* token rows of the query */
+    const int *off;     /* (B+1) row offsets, the query's */
+    float *emb;         /* (N,D) fused token embeddings, L2-normalised */
+    snn_fuse_act *act;  /* what backward needs */
+} snn_fuse_out;
+
+/* Fuses item b of query with item b of context, for every b < B: the query's
+ * block-output spikes attend to the context's (cross attention), then a residual,
+ * the gated FFN with its residual, the temporal readout of f, the query's
+ * feat_raw added, and row L2 normalisation. f is &m->fuse_img when the query
+ * is the image side, &m->fuse_txt when it is the caption side. Buffers come from
+ * arena; training selects batch statistics. The result refers to query and
+ * context, which must stay unchanged until the backward pass.
+ * Errors: SNN_EINVAL when the model has no fusion modules or query and context
+ * differ in B; SNN_ENOMEM. */
+int snn_fuse_forward(snn_model *m, snn_fusion *f, snn_fuse_out *out, const snn_enc_out *query,
+                     const snn_enc_out *context, int training, snn_arena *arena,
+                     snn_error *err);
+/* Backward from demb (N,D), the gradient at out->emb: ADDS into the parameter
+ * gradients of f, into dquery (T,Nq,D) at the query's spikes, into dcontext
+ * (T,Nkv,D) at the context's spikes and into dquery_feat (Nq,D) at the query's
+ * feat_raw. Returns SNN_OK or SNN_ENOMEM. */
+int snn_fuse_backward(snn_model *m, snn_fusion *f, const snn_fuse_out *out, const float *demb,
+                      float *dquery, float *dcontext, float *dquery_feat, snn_arena *arena);
 
 /* ---- training */
 
 typedef struct {
     float lr, weight_decay, clip;
     float w_spike, w_float; /* loss weights of the spike-embedding and float terms */
+    float w_fusion;         /* weight of each fusion term; 0 skips the fusion modules */
 } snn_train_params;
 
+/* Unweighted losses of the last step, and loss, their weighted sum. The fusion
+ * terms compare fused images with fused captions (ff), unimodal images with
+ * fused captions (uf) and fused images with unimodal captions (fu). They are 0
+ * when w_fusion is 0. */
 typedef struct {
     double loss, loss_spike, loss_float, grad_norm;
+    double loss_ff, loss_uf, loss_fu;
 } snn_train_stats;
 
-/* One optimiser step on B aligned pairs: image b goes with caption b. */
+/* One optimiser step on B aligned pairs: image b goes with caption b. With
+ * w_fusion > 0 the model must have the fusion modules (SNN_EINVAL otherwise):
+ * image b is fused with caption b and caption b with image b. */
 int snn_train_step(snn_model *m, const float *pixels, const int *ids, const int *off, int B,
                    const snn_train_params *tp, snn_train_stats *st, snn_arena *arena,
                    snn_error *err);
 
-/* Runs both encoders forward in training mode without changing any weight, so
- * the BatchNorm running statistics move towards the statistics of the data
- * (with the momentum in m->cfg.bn_momentum). */
+/* Runs both encoders, and the fusion modules when the model has them, forward in
+ * training mode without changing any weight, so the BatchNorm running
+ * statistics move towards the statistics of the data (with the momentum in
+ * m->cfg.bn_momentum). */
 int snn_calibrate_step(snn_model *m, const float *pixels, const int *ids, const int *off, int B,
                        snn_arena *ar, snn_error *err);
 

@@ -17,6 +17,10 @@ uint64_t snn_model_fingerprint(const snn_model *m)
     uint64_t h = SNN_FNV1A64_INIT;
     char buf[64];
     for (size_t i = 0; i < snn_config_field_count(); i++) {
+        /* An optional field at its default is left out, so a model keeps the
+         * fingerprint it had before the field existed. */
+        if (snn_config_field_optional(i) && snn_config_field_is_default(&m->cfg, i))
+            continue;
         snn_config_format(&m->cfg, i, buf, sizeof buf);
         h = snn_fnv1a64(h, snn_config_field_name(i), strlen(snn_config_field_name(i)));
         h = snn_fnv1a64(h, buf, strlen(buf));
@@ -93,6 +97,8 @@ static int read_config(snn_config *c, const snn_st_file *f, const char *path, sn
     snn_config_default(c);
     for (size_t i = 0; i < snn_config_field_count(); i++) {
         const char *name = snn_config_field_name(i), *text = snn_st_meta_get(f, name);
+        if (!text && snn_config_field_optional(i))
+            continue;
         if (!text)
             return snn_fail(err, SNN_EFORMAT, "%s: metadata \"%s\" is missing", path, name);
         if (snn_config_parse(c, i, text))
