@@ -25,9 +25,9 @@ _snn_itr_options()
     snn-train)
         printf '%s\n' --dataset --image-root --vocab --split --val-split --test-split --checkpoint \
             --resume --log --select --shift --epochs --batch --lr --lr-step --lr-gamma --weight-decay \
-            --clip --float-weight --temperature --margin --sim-temperature --dim \
+            --clip --float-weight --fusion-weight --temperature --margin --sim-temperature --dim \
             --heads --ffn-hidden --depth --time-steps --image-size --grid \
-            --stem-channels --max-length --tau --vth --learn-vth --coder-vth --alpha \
+            --stem-channels --max-length --tau --vth --learn-vth --coder-vth --alpha --ann \
             --seed --threads "${common[@]}"
         ;;
     snn-rank)
@@ -63,7 +63,7 @@ _snn_itr_argument()
         echo 'words:best last' ;;
     --max-length | --vocab-size | --min-count | --batch | --shard | --threads | \
         --epochs | --lr | --lr-step | --lr-gamma | --weight-decay | --clip | \
-        --float-weight | --temperature | --margin | --sim-temperature | --dim | \
+        --float-weight | --fusion-weight | --temperature | --margin | --sim-temperature | --dim | \
         --heads | --ffn-hidden | --depth | --time-steps | --image-size | --grid | \
         --stem-channels | --tau | --vth | --learn-vth | --coder-vth | --alpha | \
         --seed | --k | --shift)

@@ -90,7 +90,8 @@ static void log_header(trainer *t)
 {
     if (!t->log)
         return;
-    fprintf(t->log, "epoch\tsteps\tlr\tloss\tloss_spike\tloss_float\tgrad_norm\trate_mean");
+    fprintf(t->log, "epoch\tsteps\tlr\tloss\tloss_spike\tloss_float\tloss_ff\tloss_uf\t"
+            "loss_fu\tgrad_norm\trate_mean");
     for (int i = 0; i < t->model->n_lifs; i++)
         fprintf(t->log, "\trate:%s", t->model->lifs[i].name);
     fprintf(t->log, "\ti2t_r1\ti2t_r5\ti2t_r10\tt2i_r1\tt2i_r5\tt2i_r10\trsum\tseconds\n");
@@ -98,7 +99,7 @@ static void log_header(trainer *t)
 }
 
 typedef struct {
-    double loss, loss_spike, loss_float, grad_norm;
+    double loss, loss_spike, loss_float, loss_ff, loss_uf, loss_fu, grad_norm;
     long steps;
 } epoch_stats;
 
@@ -112,14 +113,21 @@ static void log_epoch(trainer *t, long epoch, float lr, const epoch_stats *s,
         count += m->lifs[i].count;
     }
     double rate = count > 0 ? spikes / count : 0;
-    cli_info("epoch %ld: loss %.4f (spike %.4f, float %.4f), lr %.3g, firing rate %.3f, "
-             "val rSum %.1f, %.1fs", epoch, s->loss / n, s->loss_spike / n, s->loss_float / n,
-             (double)lr, rate, t->has_val ? mt->rsum : NAN, seconds);
+    if (m->cfg.fusion)
+        cli_info("epoch %ld: loss %.4f (spike %.4f, float %.4f, fused-fused %.4f, "
+                 "image-fused %.4f, fused-caption %.4f), lr %.3g, firing rate %.3f, "
+                 "val rSum %.1f, %.1fs", epoch, s->loss / n, s->loss_spike / n,
+                 s->loss_float / n, s->loss_ff / n, s->loss_uf / n, s->loss_fu / n, (double)lr,
+                 rate, t->has_val ? mt->rsum : NAN, seconds);
+    else
+        cli_info("epoch %ld: loss %.4f (spike %.4f, float %.4f), lr %.3g, firing rate %.3f, "
+                 "val rSum %.1f, %.1fs", epoch, s->loss / n, s->loss_spike / n,
+                 s->loss_float / n, (double)lr, rate, t->has_val ? mt->rsum : NAN, seconds);
     if (!t->log)
         return;
-    fprintf(t->log, "%ld\t%ld\t%.6g\t%.6f\t%.6f\t%.6f\t%.4f\t%.5f", epoch, s->steps,
-            (double)lr, s->loss / n, s->loss_spike / n, s->loss_float / n, s->grad_norm / n,
-            rate);
+    fprintf(t->log, "%ld\t%ld\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\t%.5f", epoch,
+            s->steps, (double)lr, s->loss / n, s->loss_spike / n, s->loss_float / n,
+            s->loss_ff / n, s->loss_uf / n, s->loss_fu / n, s->grad_norm / n, rate);
     for (int i = 0; i < m->n_lifs; i++)
         fprintf(t->log, "\t%.5f", m->lifs[i].count > 0 ? m->lifs[i].spikes / m->lifs[i].count
                                                        : 0.0);
@@ -192,7 +200,8 @@ static void run_epoch(trainer *t, long epoch, float lr, int calibrate, epoch_sta
 
     float momentum = m->cfg.bn_momentum;
     snn_train_params tp = {.lr = lr, .weight_decay = o->weight_decay, .clip = o->clip,
-                           .w_spike = 1.0f, .w_float = o->float_weight};
+                           .w_spike = 1.0f, .w_float = o->float_weight,
+                           .w_fusion = m->cfg.fusion ? o->fusion_weight : 0.0f};
     snn_arena ar = {0};
     cli_progress bar;
     char label[32];
@@ -221,6 +230,9 @@ static void run_epoch(trainer *t, long epoch, float lr, int calibrate, epoch_sta
         s->loss += st.loss;
         s->loss_spike += st.loss_spike;
         s->loss_float += st.loss_float;
+        s->loss_ff += st.loss_ff;
+        s->loss_uf += st.loss_uf;
+        s->loss_fu += st.loss_fu;
         s->grad_norm += st.grad_norm;
         s->steps++;
         cli_progress_update(&bar, (uint64_t)it.next);

@@ -40,6 +40,8 @@ static void usage(void)
            "  --weight-decay X      decoupled weight decay [1e-4]\n"
            "  --clip X              gradient-norm clipping, 0 for none [2.0]\n"
            "  --float-weight X      weight of the float-feature loss term [1.0]\n"
+           "  --fusion-weight X     weight of each of the three fusion loss terms;\n"
+           "                        0 builds no fusion modules and skips their cost [1.0]\n"
            "  --temperature X       InfoNCE temperature [0.1]\n"
            "  --margin X            InfoNCE margin [0.2]\n"
            "  --sim-temperature X   log-sum-exp pooling temperature [0.1]\n"
@@ -58,6 +60,7 @@ static void usage(void)
            "  --learn-vth X         make every threshold learnable, starting at X [off]\n"
            "  --coder-vth X         initial threshold of the text spike coder [0.5]\n"
            "  --alpha X             sigmoid surrogate sharpness [4.0]\n"
+           "  --ann                 ANN mode: ReLU in place of every LIF, one time step\n"
            "Other:\n"
            "  --seed N              random seed [1]\n"
            "  --threads N           OpenBLAS and OpenMP threads [library default]\n"
@@ -71,7 +74,7 @@ enum {
     O_DATASET = 256, O_IMAGE_ROOT, O_VOCAB, O_SPLIT, O_VAL_SPLIT, O_CHECKPOINT, O_RESUME, O_LOG,
     O_EPOCHS, O_BATCH, O_LR, O_LR_STEP, O_LR_GAMMA, O_WD, O_CLIP, O_FLOAT_WEIGHT, O_TEMP,
     O_MARGIN, O_SIM_TEMP, O_DIM, O_HEADS, O_FFN, O_DEPTH, O_T, O_IMAGE_SIZE, O_GRID, O_STEM,
-    O_MAX_LEN, O_TAU, O_VTH, O_LEARN_VTH, O_CODER_VTH, O_ALPHA, O_SEED, O_THREADS, O_VERSION, O_SHIFT, O_SELECT, O_TEST_SPLIT,
+    O_MAX_LEN, O_TAU, O_VTH, O_LEARN_VTH, O_CODER_VTH, O_ALPHA, O_SEED, O_THREADS, O_VERSION, O_SHIFT, O_SELECT, O_TEST_SPLIT, O_FUSION_WEIGHT, O_ANN,
 };
 
 static const struct option long_options[] = {
@@ -98,6 +101,7 @@ static const struct option long_options[] = {
     {"version", no_argument, 0, O_VERSION}, {"shift", required_argument, 0, O_SHIFT},
     {"select", required_argument, 0, O_SELECT},
     {"test-split", required_argument, 0, O_TEST_SPLIT},
+    {"fusion-weight", required_argument, 0, O_FUSION_WEIGHT}, {"ann", no_argument, 0, O_ANN},
     {0, 0, 0, 0},
 };
 
@@ -116,6 +120,7 @@ static void set_defaults(train_options *o)
     o->weight_decay = 1e-4f;
     o->clip = 2.0f;
     o->float_weight = 1.0f;
+    o->fusion_weight = 1.0f;
     o->seed = 1;
 }
 
@@ -157,7 +162,10 @@ static void parse_one(train_options *o, int c)
     case O_HEADS: cfg->heads = pi("--heads", 1, 1024); break;
     case O_FFN: cfg->ffn_hidden = pi("--ffn-hidden", 1, 1 << 20); break;
     case O_DEPTH: cfg->depth = pi("--depth", 1, SNN_MAX_DEPTH); break;
-    case O_T: cfg->time_steps = pi("--time-steps", 1, SNN_MAX_T); break;
+    case O_T:
+        cfg->time_steps = pi("--time-steps", 1, SNN_MAX_T);
+        o->time_steps_given = 1;
+        break;
     case O_IMAGE_SIZE: cfg->image_size = pi("--image-size", 2, 4096); break;
     case O_GRID: cfg->grid = pi("--grid", 1, 1024); break;
     case O_STEM: cfg->stem_channels = pi("--stem-channels", 1, 4096); break;
@@ -171,6 +179,8 @@ static void parse_one(train_options *o, int c)
     case O_THREADS: o->threads = pi("--threads", 1, 1024); break;
     case O_SHIFT: o->shift = pi("--shift", 0, 1024); break;
     case O_TEST_SPLIT: o->test_split = optarg; break;
+    case O_FUSION_WEIGHT: o->fusion_weight = pf("--fusion-weight", 0, 1000); break;
+    case O_ANN: cfg->ann = 1; break;
     case O_SELECT:
         if (strcmp(optarg, "best") != 0 && strcmp(optarg, "last") != 0)
             cli_usage_error("--select must be 'best' or 'last', got '%s'", optarg);
@@ -206,6 +216,12 @@ void train_parse_options(train_options *o, int argc, char **argv)
         cli_usage_error("missing -o MODEL");
     if (o->cfg.ffn_hidden == 0)
         o->cfg.ffn_hidden = 4 * o->cfg.dim;
+    o->cfg.fusion = o->fusion_weight > 0;
+    if (o->cfg.ann) {
+        if (o->time_steps_given && o->cfg.time_steps != 1)
+            cli_usage_error("--ann runs one time step; drop --time-steps %d", o->cfg.time_steps);
+        o->cfg.time_steps = 1;
+    }
     if (o->lr_step == 0)
         o->lr_step = o->epochs >= 3 ? (2 * o->epochs + 2) / 3 : 1000000;
 }

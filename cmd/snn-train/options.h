@@ -9,8 +9,8 @@
 typedef struct {
     const char *dataset, *image_root, *vocab, *output, *checkpoint, *resume, *log;
     const char *split, *val_split, *select, *test_split;
-    int epochs, batch, lr_step, threads, shift;
-    float lr, lr_gamma, weight_decay, clip, float_weight;
+    int epochs, batch, lr_step, threads, shift, time_steps_given;
+    float lr, lr_gamma, weight_decay, clip, float_weight, fusion_weight;
     uint64_t seed;
     snn_config cfg;
 } train_options;

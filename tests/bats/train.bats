@@ -28,11 +28,11 @@ setup() {
 train() {
     "$BIN/snn-train" --dataset "$DATASET" --vocab "$VOCAB" --dim 16 --heads 2 \
         --ffn-hidden 32 --image-size 16 --grid 4 --stem-channels 4 --threads 1 \
-        --seed 7 -q "$@"
+        --seed 7 --fusion-weight 0 -q "$@"
 }
 
-# The header of the log of a tiny model (depth 1, two stem stages).
-LOG_HEADER="epoch steps lr loss loss_spike loss_float grad_norm rate_mean
+# The header of the log of a tiny model (depth 1, two stem stages, no fusion).
+LOG_HEADER="epoch steps lr loss loss_spike loss_float loss_ff loss_uf loss_fu grad_norm rate_mean
 rate:img.stem.lif0 rate:img.stem.lif1 rate:img.stem.proj.lif
 rate:img.blocks.0.attn.q.lif rate:img.blocks.0.attn.k.lif rate:img.blocks.0.attn.v.lif
 rate:img.blocks.0.attn.attn_lif rate:img.blocks.0.attn.proj.lif
@@ -90,7 +90,7 @@ assert_no_temporary_files() {
     # The resumed run appends its row without a second header; only the
     # timings may differ.
     [ "$(wc -l < part.tsv)" -eq 3 ]
-    [ "$(cut -f 1-33 part.tsv)" = "$(cut -f 1-33 full.tsv)" ]
+    [ "$(cut -f 1-36 part.tsv)" = "$(cut -f 1-36 full.tsv)" ]
 }
 
 @test "train resume with shifted images" {
@@ -174,16 +174,37 @@ assert_no_temporary_files() {
     train --epochs 3 --log log.tsv -o m.st
     [ "$(head -n 1 log.tsv)" = "$(echo $LOG_HEADER | tr ' ' '\t')" ]
     [ "$(wc -l < log.tsv)" -eq 4 ]
-    [ "$(awk -F '\t' '{ print NF }' log.tsv | sort -u)" = 34 ]
+    [ "$(awk -F '\t' '{ print NF }' log.tsv | sort -u)" = 37 ]
     [ "$(cut -f 1 log.tsv | tail -n +2)" = "$(printf '%s\n' 1 2 3)" ]
     run non_numeric_fields log.tsv
     [ "$output" = "" ]
 }
 
+@test "train log without fusion has zero fusion terms" {
+    train --epochs 1 --val-split none --log log.tsv -o m.st
+    [ "$(tail -n 1 log.tsv | cut -f 7-9)" = "$(printf '0.000000\t0.000000\t0.000000')" ]
+}
+
+@test "train with fusion logs its terms and layers" {
+    train --epochs 1 --val-split none --fusion-weight 1 --log log.tsv -o m.st
+    head -n 1 log.tsv | tr '\t' '\n' | grep -qx 'rate:fuse.img.attn.q.lif'
+    head -n 1 log.tsv | tr '\t' '\n' | grep -qx 'rate:fuse.txt.ffn.out.lif'
+    # Each fusion term of an untrained model is an InfoNCE loss above 0.
+    run awk -F '\t' 'NR == 2 && $7 > 0 && $8 > 0 && $9 > 0 { print "ok" }' log.tsv
+    [ "$output" = ok ]
+}
+
+@test "train fusion model retrieves with unimodal streams" {
+    train --epochs 1 --val-split none --fusion-weight 1 -o m.st
+    run --separate-stderr "$BIN/snn-encode-img" -m m.st --dataset "$DATASET" --split test -o img.snn
+    [ "$status" -eq 0 ]
+    [ -s img.snn ]
+}
+
 @test "train log without validation has NA metrics" {
     train --epochs 1 --val-split none --log log.tsv -o m.st
     [ "$(wc -l < log.tsv)" -eq 2 ]
-    [ "$(tail -n 1 log.tsv | cut -f 27-33)" = "$(printf 'NA\tNA\tNA\tNA\tNA\tNA\tNA')" ]
+    [ "$(tail -n 1 log.tsv | cut -f 30-36)" = "$(printf 'NA\tNA\tNA\tNA\tNA\tNA\tNA')" ]
     run non_numeric_fields log.tsv na
     [ "$output" = "" ]
 }
