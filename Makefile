@@ -36,6 +36,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 
 .PHONY: all deps check unit bats demo install clean
+# Keep object files that pattern rules made on the way to a program.
+.SECONDARY:
 all: build/deps.ok $(BINS)
 
 build/deps.ok: tools/deps.sh

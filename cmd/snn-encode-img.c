@@ -254,17 +254,22 @@ int main(int argc, char **argv)
     }
 
     size_t failed = encode_all(&o, m, w, out_name);
+    size_t in_shard = (o.n_items - (size_t)o.shard_index + (size_t)o.shard_count - 1) /
+                      (size_t)o.shard_count;
+    if (failed > 0 && failed == in_shard) {
+        /* No image could be encoded: write no stream rather than an empty one. */
+        cli_output_abort(&out);
+        cli_error("none of the %zu images could be encoded", in_shard);
+        return CLI_FAILED;
+    }
     if (snn_stream_writer_close(w, &err)) {
         cli_output_abort(&out);
         snn_fail_prefix(&err, "%s", out_name);
         cli_die(&err);
     }
     cli_output_commit(&out);
-    if (failed) {
-        size_t in_shard = (o.n_items - (size_t)o.shard_index + (size_t)o.shard_count - 1) /
-                          (size_t)o.shard_count;
+    if (failed)
         cli_error("%zu of %zu images could not be encoded", failed, in_shard);
-    }
 
     for (size_t i = 0; i < o.n_items; i++) {
         free(o.items[i].path);

@@ -86,29 +86,21 @@ static float *similarity_matrix(const rank_sets *img, const rank_sets *txt, cons
     return sim;
 }
 
-static void write_metrics(const snn_metrics *m, const rank_options *o)
+static void write_metrics(cli_output *out, const snn_metrics *m, const rank_options *o)
 {
-    cli_output out;
-    cli_output_open(&out, o->output, 0);
-    if (o->json ? rank_print_json(out.fp, m, o) : (rank_print_table(out.fp, m, o), 0)) {
-        cli_output_abort(&out);
+    if (o->json ? rank_print_json(out->fp, m, o) : (rank_print_table(out->fp, m, o), 0)) {
         cli_error("out of memory while formatting the metrics as JSON");
         exit(CLI_FAILED);
     }
-    cli_output_commit(&out);
 }
 
-static void write_topk(const float *sim, const rank_sets *img, const rank_sets *txt,
-                       const rank_options *o)
+static void write_topk(cli_output *out, const float *sim, const rank_sets *img,
+                       const rank_sets *txt, const rank_options *o)
 {
-    cli_output out;
-    cli_output_open(&out, o->topk, 0);
-    if (rank_write_topk(out.fp, sim, img, txt, o->k)) {
-        cli_output_abort(&out);
+    if (rank_write_topk(out->fp, sim, img, txt, o->k)) {
         cli_error("out of memory while writing the top-k lists");
         exit(CLI_FAILED);
     }
-    cli_output_commit(&out);
 }
 
 int main(int argc, char **argv)
@@ -118,6 +110,13 @@ int main(int argc, char **argv)
     rank_parse_options(&o, argc, argv);
     cli_set_threads(o.threads);
 
+    /* Both outputs are opened first, so an unwritable path fails before the
+     * ranking and nothing is written unless everything is. */
+    cli_output metrics_out, topk_out;
+    cli_output_open(&metrics_out, o.output, 0);
+    if (o.topk)
+        cli_output_open(&topk_out, o.topk, 0);
+
     rank_sets img, txt;
     load(&img, &txt, &o);
     float *sim = similarity_matrix(&img, &txt, &o);
@@ -126,9 +125,12 @@ int main(int argc, char **argv)
     snn_error err;
     if (snn_metrics_compute(&m, sim, img.count, txt.count, img.key_id, txt.key_id, &err))
         cli_die(&err);
-    write_metrics(&m, &o);
+    write_metrics(&metrics_out, &m, &o);
     if (o.topk)
-        write_topk(sim, &img, &txt, &o);
+        write_topk(&topk_out, sim, &img, &txt, &o);
+    cli_output_commit(&metrics_out);
+    if (o.topk)
+        cli_output_commit(&topk_out);
 
     free(sim);
     rank_sets_free(&img);

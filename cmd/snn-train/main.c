@@ -23,7 +23,7 @@ typedef struct {
     snn_model *model;
     FILE *log;
     char *checkpoint;
-    int keep_best;      /* -o holds the epoch with the best validation rSum */
+    int keep_best;      /* -o receives the epoch with the best validation rSum */
     double best_rsum;   /* -1 before the first validation */
     long best_epoch;
 } trainer;
@@ -114,8 +114,8 @@ static void log_epoch(trainer *t, long epoch, float lr, const epoch_stats *s,
     }
     double rate = count > 0 ? spikes / count : 0;
     if (m->cfg.fusion)
-        cli_info("epoch %ld: loss %.4f (spike %.4f, float %.4f, fused-fused %.4f, "
-                 "image-fused %.4f, fused-caption %.4f), lr %.3g, firing rate %.3f, "
+        cli_info("epoch %ld: loss %.4f (spike %.4f, float %.4f, ff %.4f, uf %.4f, fu %.4f), "
+                 "lr %.3g, firing rate %.3f, "
                  "val rSum %.1f, %.1fs", epoch, s->loss / n, s->loss_spike / n,
                  s->loss_float / n, s->loss_ff / n, s->loss_uf / n, s->loss_fu / n, (double)lr,
                  rate, t->has_val ? mt->rsum : NAN, seconds);
@@ -328,11 +328,11 @@ static void report_test(trainer *t)
 }
 
 /* Fails before any training when an output path could not take a model file. */
-static void check_output_path(const char *path)
+static void check_output_path(const char *path, const char *what)
 {
     struct stat st;
     if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        cli_error("%s: not a regular file: give a file path for the model", path);
+        cli_error("%s: not a regular file: give a file path for the %s", path, what);
         exit(CLI_FAILED);
     }
 }
@@ -342,8 +342,8 @@ int main(int argc, char **argv)
     cli_init(argc, argv);
     trainer t = {0};
     train_parse_options(&t.o, argc, argv);
-    check_output_path(t.o.output);
-    check_output_path(t.o.checkpoint);
+    check_output_path(t.o.output, "model");
+    check_output_path(t.o.checkpoint, "checkpoint");
     cli_set_threads(t.o.threads);
     make_model(&t);
     load_data(&t);

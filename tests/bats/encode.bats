@@ -472,3 +472,14 @@ Try 'snn-encode-txt --help' for more information." ]
         [[ "$output" == "$program snn-itr "[0-9]* ]]
     done
 }
+
+@test "encode-img writes no stream when every image fails" {
+    printf 'not a png\n' > x.png
+    run --separate-stderr "$BIN/snn-encode-img" -m "$F/model.st" -o out.snn nosuch.png x.png
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "snn-encode-img: nosuch.png: cannot open: No such file or directory
+snn-encode-img: x.png: not a PNG file (bad signature)
+snn-encode-img: none of the 2 images could be encoded" ]
+    [ ! -e out.snn ]
+    [ -z "$(find . -maxdepth 1 -name 'out.snn.tmp.*')" ]
+}

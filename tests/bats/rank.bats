@@ -260,3 +260,13 @@ Try 'snn-rank --help' for more information." ]
     [ "$status" -eq 0 ]
     [[ "$output" == "snn-rank snn-itr "[0-9]* ]]
 }
+
+@test "rank checks the top-k path before ranking" {
+    mkdir lists
+    run --separate-stderr "$RANK" -o metrics.txt --topk lists img.snn txt.snn
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "snn-rank: cannot open lists: Is a directory" ]
+    [ "$output" = "" ]
+    [ ! -e metrics.txt ]
+    [ -z "$(find . -maxdepth 1 -name 'metrics.txt.tmp.*')" ]
+}
