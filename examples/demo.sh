@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs the whole pipeline on the built-in emoji dataset: learn a vocabulary,
-# train a model from scratch, encode the test split with the trained model and
-# with the same model untrained (its random initial weights, BatchNorm statistics
-# measured on the training split), and score both.
+# train a model from scratch, encode the test split, and score it. The same model
+# untrained is scored too, as a baseline. It keeps its random initial weights,
+# with BatchNorm statistics measured on the training split.
 #
 # Environment: DATA (dataset JSON), OUT (work directory), EPOCHS, THREADS,
 # SEED, and TRAIN_OPTS (extra snn-train options).
