@@ -71,6 +71,13 @@ assert_no_temporary_files() {
     cmp a.st.ckpt b.st.ckpt
 }
 
+@test "train one and two threads give identical files" {
+    # train() passes --threads 1; a later --threads overrides it.
+    train --epochs 1 --val-split none -o a.st
+    train --epochs 1 --val-split none -o b.st --threads 2
+    cmp a.st b.st
+}
+
 @test "train another seed gives another model" {
     train --epochs 1 --val-split none -o a.st
     train --epochs 1 --val-split none -o b.st --seed 8
