@@ -1,7 +1,7 @@
-/* A bump allocator for the activations of one training or inference step: every
- * buffer taken during the step is released at once by snn_arena_reset, which
- * keeps the memory for the next step so steady-state steps allocate nothing
- * (fresh pages from the kernel cost about a tenth of a training step). */
+/* A bump allocator for the activations of one training or inference step.
+ * snn_arena_reset releases every buffer of the step at once but keeps the memory,
+ * so steady-state steps allocate nothing. Before this, page faults on fresh
+ * memory took about 9% of training time (perf, 2 cores, D=256). */
 #ifndef SNN_ARENA_H
 #define SNN_ARENA_H
 

@@ -159,7 +159,7 @@ void snn_model_reset_rates(snn_model *m);
 
 /* Model files (safetensors): parameters and running statistics, hyperparameters in
  * the metadata. with_optimizer adds the AdamW moments, step and epoch counts,
- * making a checkpoint that training can resume from. extra_meta holds n_extra
+ * making a checkpoint that training can resume from. extra_meta contains n_extra
  * strings, alternating keys and values, stored as further metadata. */
 int snn_model_save(const snn_model *m, const char *path, int with_optimizer,
                    const char *const *extra_meta, size_t n_extra, snn_error *err);

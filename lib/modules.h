@@ -27,9 +27,9 @@ int snn_lbl_forward(snn_lbl *m, snn_lbl_act *a, const float *x, int T, size_t N,
 int snn_lbl_backward(snn_lbl *m, const snn_lbl_act *a, float *dx, const float *ds,
                      const float *dbn_extra, snn_arena *ar);
 
-/* Query rows and key/value rows are split into nseg aligned segments
- * (qoff, kvoff: nseg+1 offsets); segment i of the queries attends to segment i of
- * the keys. Self-attention passes the same input and offsets twice. */
+/* Query rows and key/value rows are split into nseg aligned segments, given by
+ * nseg+1 offsets each (qoff, kvoff). Segment i of the queries attends to segment
+ * i of the keys. Self-attention passes the same input and offsets twice. */
 typedef struct {
     snn_lbl_act q, k, v, proj;
     float *y, *hy, *sy, *kv;

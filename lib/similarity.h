@@ -44,7 +44,7 @@ void snn_sim_backward(float *dimg, float *dtxt, const float *dsim, const snn_sim
                       const float *img, const float *txt);
 void snn_sim_cache_free(snn_sim_cache *cache);
 
-/* InfoNCE with margin over a square (B,B) similarity matrix whose diagonal holds
+/* InfoNCE with margin over a square (B,B) similarity matrix whose diagonal contains
  * the positive pairs, both directions:
  *   image i: log(1 + sum_{j!=i} exp((s[i,j] - s[i,i] + margin) / temperature))
  *   caption j: log(1 + sum_{i!=j} exp((s[i,j] - s[j,j] + margin) / temperature))

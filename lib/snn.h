@@ -2,7 +2,7 @@
  *
  * Ownership rule, for every function in libsnn: the caller owns every pointer it
  * passes in and keeps owning it after the call; a function never stores a caller's
- * pointer beyond the call unless its comment says so. An object returned by a
+ * pointer beyond the call unless its comment states it. An object returned by a
  * snn_X_open/new/load function is released with the matching snn_X_close/free,
  * which accepts NULL.
  *

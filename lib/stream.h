@@ -2,9 +2,9 @@
  * in one pass from a pipe, concatenable. The byte layout is in man/snn-stream.5.
  *
  * A stream is a header, records, and a trailer with the record count and a
- * checksum; `cat a b` of two whole streams is a valid stream as long as both
- * headers agree (same kind, model fingerprint and shape), otherwise reading the
- * second header fails with SNN_EMODEL. */
+ * checksum. `cat a b` of two whole streams is a valid stream when both headers
+ * agree (same kind, model fingerprint and shape). Otherwise reading the second
+ * header fails with SNN_EMODEL. */
 #ifndef SNN_STREAM_H
 #define SNN_STREAM_H
 

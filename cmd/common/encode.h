@@ -1,5 +1,5 @@
-/* What snn-encode-img and snn-encode-txt share: the stream header of a model's
- * spike output and the conversion of an encoded batch into stream records. */
+/* Code shared by snn-encode-img and snn-encode-txt: the stream header of a
+ * model's spike output, and the conversion of an encoded batch into records. */
 #ifndef SNN_CLI_ENCODE_H
 #define SNN_CLI_ENCODE_H
 

@@ -207,8 +207,8 @@ static void new_setup_config(setup *s, const snn_config *c, uint64_t seed)
     fill_inputs(s);
 }
 
-/* The text embeddings start small (std 0.02 and 0.002), where L2 normalisation
- * is so curved that a step of 1e-3 is no longer local; the gradient tests
+/* The text embeddings start small (std 0.02 and 0.002). L2 normalisation is so
+ * curved there that a step of 1e-3 is no longer local, so the gradient tests
  * scale them to about 1. */
 static void scale_embeddings(snn_model *m)
 {

@@ -1,7 +1,7 @@
-/* Tests of the assembled encoders: the backward pass of every module wired
- * together, checked against finite differences in ANN mode (ReLU in place of
- * LIF, where the forward is differentiable almost everywhere), spike outputs
- * in SNN mode, and the model file round trip. */
+/* Tests of the assembled encoders. The backward pass of every module wired
+ * together is checked against finite differences in ANN mode, because ReLU in
+ * place of LIF makes the forward differentiable almost everywhere. Also checked:
+ * spike outputs in SNN mode and the model file round trip. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,8 +94,8 @@ static void fill_inputs(setup *s)
 
 /* Checks the gradient of every parameter tensor of one encoder ("img." or
  * "txt." prefix). ReLU kinks and max-pool switches make a few entries of a
- * finite difference meaningless, so each tensor may have at most 5% outliers;
- * a wiring error fails whole tensors. */
+ * finite difference meaningless, so each tensor may have at most 5% outliers.
+ * A wiring error fails whole tensors. */
 static void check_encoder(setup *s, const char *prefix)
 {
     snn_model *m = s->m;
@@ -144,8 +144,8 @@ static void test_ann_gradients(void)
     snn_error err;
     CHECK_INT(snn_model_new(&s.m, &c, 7, &err), SNN_OK);
     fill_inputs(&s);
-    /* The embeddings start small (std 0.02 and 0.002), where L2 normalisation is
-     * so curved that a step of 1e-3 is no longer local; scale them to about 1. */
+    /* The embeddings start small (std 0.02 and 0.002). L2 normalisation is so
+     * curved there that a step of 1e-3 is no longer local, so scale them to 1. */
     for (size_t i = 0; i < (size_t)c.vocab_size * c.dim; i++)
         s.m->txt.tok[i] *= 50.0f;
     for (size_t i = 0; i < (size_t)c.max_len * c.dim; i++)
