@@ -19,6 +19,10 @@ enum {
     SNN_STREAM_TEXT = 3,   /* same layout as IMAGE */
     SNN_STREAM_FUSED = 4,  /* payload: (n,D) float32 */
     SNN_STREAM_SCORES = 5, /* payload: n float32 scores */
+    /* Spikes plus the (n,D) float (pre-spike) features that fusion adds
+     * back. Written by snn-encode-* --features and read by snn-fuse. */
+    SNN_STREAM_IMAGE_FEATURES = 6,
+    SNN_STREAM_TEXT_FEATURES = 7,
 };
 
 #define SNN_STREAM_MAX_T 8
@@ -48,7 +52,8 @@ typedef struct {
     uint32_t n;      /* token ids, spike rows per step, or float rows */
     const uint32_t *tokens;  /* TOKENS: n ids */
     const uint8_t *values;   /* IMAGE/TEXT: T*n*D values, one byte each, < 2^value_bits */
-    const float *floats;     /* FUSED: n*D floats; SCORES: n floats */
+    const float *floats;     /* FUSED: n*D floats; SCORES: n floats; *_FEATURES: the
+                              * n*D float features besides the spike values */
 } snn_record;
 
 typedef struct snn_stream_writer snn_stream_writer;
@@ -78,6 +83,12 @@ uint64_t snn_stream_reader_count(const snn_stream_reader *r);
 
 /* Name of a stream kind for messages ("image spikes", ...). */
 const char *snn_stream_kind_name(uint32_t kind);
+/* Returns SNN_STREAM_IMAGE or SNN_STREAM_TEXT for a spike kind with or
+ * without features, and any other kind unchanged. */
+uint32_t snn_stream_modality(uint32_t kind);
+/* Returns 1 for the kinds whose records contain float features besides the
+ * spikes, else 0. */
+int snn_stream_has_features(uint32_t kind);
 
 /* Bit packing of spike values, as stored in IMAGE and TEXT payloads: value i
  * takes bits [i*bits, (i+1)*bits) of the packed bytes, least significant bit

@@ -24,12 +24,29 @@ const char *snn_stream_kind_name(uint32_t kind)
     case SNN_STREAM_TEXT: return "text spikes";
     case SNN_STREAM_FUSED: return "fused features";
     case SNN_STREAM_SCORES: return "scores";
+    case SNN_STREAM_IMAGE_FEATURES: return "image spikes with features";
+    case SNN_STREAM_TEXT_FEATURES: return "text spikes with features";
     default: return "unknown kind";
     }
 }
 
+uint32_t snn_stream_modality(uint32_t kind)
+{
+    if (kind == SNN_STREAM_IMAGE_FEATURES)
+        return SNN_STREAM_IMAGE;
+    if (kind == SNN_STREAM_TEXT_FEATURES)
+        return SNN_STREAM_TEXT;
+    return kind;
+}
+
+int snn_stream_has_features(uint32_t kind)
+{
+    return kind == SNN_STREAM_IMAGE_FEATURES || kind == SNN_STREAM_TEXT_FEATURES;
+}
+
 static int is_spike_kind(uint32_t kind)
 {
+    kind = snn_stream_modality(kind);
     return kind == SNN_STREAM_IMAGE || kind == SNN_STREAM_TEXT;
 }
 
@@ -57,8 +74,8 @@ static int check_spike_fields(const snn_stream_info *info, snn_error *err)
 int snn_stream_info_check(const snn_stream_info *info, snn_error *err)
 {
     uint32_t kind = info->kind;
-    if (kind < SNN_STREAM_TOKENS || kind > SNN_STREAM_SCORES)
-        return snn_fail(err, SNN_EINVAL, "stream kind %" PRIu32 " is unknown: it must be 1..5",
+    if (kind < SNN_STREAM_TOKENS || kind > SNN_STREAM_TEXT_FEATURES)
+        return snn_fail(err, SNN_EINVAL, "stream kind %" PRIu32 " is unknown: it must be 1..7",
                         kind);
 
     int rc = SNN_OK;
@@ -170,7 +187,7 @@ int snn_stream_info_same(const snn_stream_info *a, const snn_stream_info *b, cha
 
 uint64_t snn_stream_value_count(const snn_stream_info *info, uint32_t n)
 {
-    switch (info->kind) {
+    switch (snn_stream_modality(info->kind)) {
     case SNN_STREAM_IMAGE:
     case SNN_STREAM_TEXT: return (uint64_t)info->time_steps * n * info->dim;
     case SNN_STREAM_FUSED: return (uint64_t)n * info->dim;
@@ -188,7 +205,8 @@ int snn_stream_payload_size(const snn_stream_info *info, uint32_t n, uint64_t *d
     /* With T <= 8 and n, D <= 65536 the count stays below 2^35: no overflow. */
     uint64_t count = snn_stream_value_count(info, n);
     int spikes = is_spike_kind(info->kind);
-    uint64_t memory = spikes ? count : 4 * count;
+    uint64_t features = snn_stream_has_features(info->kind) ? 4 * (uint64_t)n * info->dim : 0;
+    uint64_t memory = (spikes ? count : 4 * count) + features;
     if (memory > SNN_STREAM_MAX_PAYLOAD)
         return snn_fail(err, SNN_ENOMEM,
                         "payload of %" PRIu64 " bytes (%" PRIu32 " rows) exceeds the limit "
@@ -196,6 +214,6 @@ int snn_stream_payload_size(const snn_stream_info *info, uint32_t n, uint64_t *d
                         memory, n, SNN_STREAM_MAX_PAYLOAD >> 20);
 
     *memory_bytes = memory;
-    *disk_bytes = spikes ? snn_bitpack_size(count, info->value_bits) : memory;
+    *disk_bytes = spikes ? snn_bitpack_size(count, info->value_bits) + features : memory;
     return SNN_OK;
 }

@@ -82,14 +82,24 @@ static int decode_payload(snn_stream_reader *r, const record_head *h, snn_record
 {
     uint64_t count = snn_stream_value_count(&r->info, h->n);
     uint32_t kind = r->info.kind;
-    if (kind == SNN_STREAM_IMAGE || kind == SNN_STREAM_TEXT) {
-        int rc = reserve(&r->values, &r->values_cap, h->memory_bytes, err);
+    if (snn_stream_modality(kind) == SNN_STREAM_IMAGE
+        || snn_stream_modality(kind) == SNN_STREAM_TEXT) {
+        /* Features follow the values in the same buffer, from a 4-byte boundary. */
+        uint64_t at = (count + 3) & ~(uint64_t)3;
+        int rc = reserve(&r->values, &r->values_cap, h->memory_bytes + 3, err);
         if (rc != SNN_OK)
             return rc;
         if (snn_bitunpack(r->values, r->payload, count, r->info.value_bits) != 0)
             return snn_fail(err, SNN_EFORMAT, "invalid record: the unused bits after the last "
                             "packed value are not zero");
         rec->values = r->values;
+        if (snn_stream_has_features(kind)) {
+            const uint8_t *src = r->payload + snn_bitpack_size(count, r->info.value_bits);
+            float *dst = (float *)(void *)(r->values + at);
+            for (uint64_t i = 0; i < (uint64_t)h->n * r->info.dim; i++)
+                dst[i] = stream_get_f32(src + 4 * i);
+            rec->floats = dst;
+        }
         return SNN_OK;
     }
 

@@ -102,6 +102,8 @@ static const void *record_data(uint32_t kind, const snn_record *rec)
     case SNN_STREAM_TOKENS: return rec->tokens;
     case SNN_STREAM_IMAGE:
     case SNN_STREAM_TEXT: return rec->values;
+    case SNN_STREAM_IMAGE_FEATURES:
+    case SNN_STREAM_TEXT_FEATURES: return rec->floats ? rec->values : NULL;
     default: return rec->floats;
     }
 }
@@ -121,8 +123,9 @@ static int check_record(const snn_stream_writer *w, const snn_record *rec, size_
                         *key_len, SNN_STREAM_MAX_ID);
 
     if (!record_data(w->info.kind, rec) && snn_stream_value_count(&w->info, rec->n) > 0)
-        return snn_fail(err, SNN_EINVAL, "the record has n = %" PRIu32 " but no %s data", rec->n,
-                        snn_stream_kind_name(w->info.kind));
+        return snn_fail(err, SNN_EINVAL, "the record has n = %" PRIu32 " but no %s data%s",
+                        rec->n, snn_stream_kind_name(w->info.kind),
+                        snn_stream_has_features(w->info.kind) ? " (values and floats)" : "");
     return SNN_OK;
 }
 
@@ -142,12 +145,18 @@ static int encode_payload(snn_stream_writer *w, const snn_record *rec, uint64_t 
 
     uint64_t count = snn_stream_value_count(&w->info, rec->n);
     uint32_t kind = w->info.kind;
-    if (kind == SNN_STREAM_IMAGE || kind == SNN_STREAM_TEXT) {
+    if (snn_stream_modality(kind) == SNN_STREAM_IMAGE
+        || snn_stream_modality(kind) == SNN_STREAM_TEXT) {
         size_t bad = snn_bitpack(w->payload, rec->values, count, w->info.value_bits);
         if (bad < count)
             return snn_fail(err, SNN_EINVAL, "spike value %u at index %zu does not fit in "
                             "value_bits = %" PRIu32 " (maximum %u)", (unsigned)rec->values[bad],
                             bad, w->info.value_bits, (1u << w->info.value_bits) - 1);
+        /* Features: n*D floats right after the packed values. */
+        uint8_t *p = w->payload + snn_bitpack_size(count, w->info.value_bits);
+        for (uint64_t i = 0; snn_stream_has_features(kind) && i < (uint64_t)rec->n * w->info.dim;
+             i++)
+            stream_put_f32(p + 4 * i, rec->floats[i]);
         return SNN_OK;
     }
 

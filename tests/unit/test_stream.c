@@ -386,6 +386,70 @@ static void test_layout_matches_man_page(void)
     free(z);
 }
 
+/* The tiny record again as text spikes with features (kind 7): the payload is
+ * the two packed bytes, then the three feature floats, each little-endian. */
+static void test_features_layout(void)
+{
+    snn_stream_info info = tiny_info();
+    info.kind = SNN_STREAM_TEXT_FEATURES;
+    static const float feats[3] = {1.5f, -2.0f, 0.25f};
+    snn_record rec = {.id = "a", .key = "k", .n = 1, .values = tiny_values, .floats = feats};
+    size_t zlen = 0, len = 0;
+    uint8_t *z = write_stream(&info, &rec, 1, &zlen);
+    uint8_t *p = zdecompress(z, zlen, &len);
+    CHECK_INT(len, 140);
+    CHECK_INT(get32(p + 12), 7);
+    CHECK_INT(get64(p + 96), 14);
+    CHECK_INT(p[106], 0xe4);
+    CHECK_INT(p[107], 0x01);
+    static const uint8_t le_floats[12] = {0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0,
+                                          0x00, 0x00, 0x80, 0x3e};
+    CHECK(memcmp(p + 108, le_floats, 12) == 0);
+    CHECK_INT(get32(p + 120), (uint32_t)crc32(0, p + 80, 40));
+
+    FILE *fp = file_from_bytes(z, zlen);
+    snn_error err = {0};
+    snn_stream_reader *r = snn_stream_reader_open(fp, "f.snn", &err);
+    snn_record got;
+    CHECK(r != NULL);
+    CHECK_INT(r ? snn_stream_read(r, &got, &err) : -1, SNN_OK);
+    if (r && got.values && got.floats) {
+        CHECK(memcmp(got.values, tiny_values, 6) == 0);
+        CHECK(memcmp(got.floats, feats, sizeof feats) == 0);
+    } else {
+        CHECK(!"the record has no values or no floats");
+    }
+    snn_stream_reader_close(r);
+    fclose(fp);
+    free(p);
+    free(z);
+
+    CHECK_INT(snn_stream_modality(SNN_STREAM_IMAGE_FEATURES), SNN_STREAM_IMAGE);
+    CHECK_INT(snn_stream_modality(SNN_STREAM_TEXT_FEATURES), SNN_STREAM_TEXT);
+    CHECK_INT(snn_stream_modality(SNN_STREAM_FUSED), SNN_STREAM_FUSED);
+    CHECK_INT(snn_stream_has_features(SNN_STREAM_TEXT), 0);
+}
+
+/* A record of a features stream needs both arrays. */
+static void test_features_required(void)
+{
+    snn_stream_info info = tiny_info();
+    info.kind = SNN_STREAM_IMAGE_FEATURES;
+    info.vocab_fingerprint = 0;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *fp = open_memstream(&buf, &size);
+    snn_error err = {0};
+    snn_stream_writer *w = snn_stream_writer_open(fp, &info, 3, &err);
+    CHECK(w != NULL);
+    snn_record rec = {.id = "a", .key = "k", .n = 1, .values = tiny_values};
+    CHECK_INT(w ? snn_stream_write(w, &rec, &err) : -1, SNN_EINVAL);
+    CHECK(strstr(err.msg, "values and floats") != NULL);
+    snn_stream_writer_close(w, &err);
+    fclose(fp);
+    free(buf);
+}
+
 /* Builds the plain bytes of the tiny stream by hand, as a reader written from
  * the man page alone would expect them. Returns the length (128). */
 static size_t build_tiny_plain(uint8_t *p)
@@ -868,6 +932,8 @@ int main(void)
         test_round_trip_kind(kind);
     test_round_trip_all_bits();
     test_layout_matches_man_page();
+    test_features_layout();
+    test_features_required();
     test_hand_built_stream_reads();
     test_truncation_every_offset();
     test_flipped_byte_fails_crc();
