@@ -16,7 +16,7 @@ typedef struct {
 
 typedef struct {
     const char *model, *output, *dataset, *split, *image_root, *list;
-    int batch, threads, shard_index, shard_count;
+    int batch, threads, shard_index, shard_count, features;
     item *items;
     size_t n_items, cap_items;
 } options;
@@ -29,10 +29,13 @@ static void usage(void)
            "  IMAGE.png...          image files; the key is the file name without extension\n"
            "  --list FILE           one image path per line, optionally PATH<TAB>KEY;\n"
            "                        '-' reads the list from stdin\n"
-           "  --dataset FILE        dataset JSON; with --split [test] and --image-root DIR\n"
+           "  --dataset FILE        dataset JSON (Karpathy layout), with:\n"
+           "  --split NAME          the split to encode [test]\n"
+           "  --image-root DIR      directory image paths are relative to [the JSON's]\n"
            "Options:\n"
            "  -m, --model FILE      trained model (safetensors)\n"
            "  -o, --output FILE     output stream ['-': stdout]\n"
+           ENCODE_FEATURES_HELP
            "  --batch N             images encoded together [64]\n"
            "  --shard I/N           encode only items I, I+N, I+2N, ... (0 <= I < N);\n"
            "                        concatenating the N outputs gives the whole stream\n"
@@ -136,6 +139,7 @@ static void parse(options *o, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},
+        {"features", no_argument, 0, 'F'},
         {"dataset", required_argument, 0, 'D'}, {"split", required_argument, 0, 'S'},
         {"image-root", required_argument, 0, 'R'}, {"list", required_argument, 0, 'L'},
         {"batch", required_argument, 0, 'B'}, {"shard", required_argument, 0, 'H'},
@@ -153,6 +157,7 @@ static void parse(options *o, int argc, char **argv)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'o': o->output = optarg; break;
+        case 'F': o->features = 1; break;
         case 'D': o->dataset = optarg; break;
         case 'S': o->split = optarg; break;
         case 'R': o->image_root = optarg; break;
@@ -219,7 +224,7 @@ static size_t encode_all(options *o, snn_model *m, snn_stream_writer *w, const c
             cli_error("out of memory encoding a batch of %d images", B);
             exit(CLI_FAILED);
         }
-        encode_write_batch(w, &out, m, ids, keys, out_name);
+        encode_write_batch(w, &out, m, ids, keys, o->features, out_name);
         snn_arena_reset(&ar);
         done += (size_t)B;
         cli_progress_update(&bar, (uint64_t)i);
@@ -245,7 +250,7 @@ int main(int argc, char **argv)
     cli_output_open(&out, o.output, 1);
     const char *out_name = o.output ? o.output : "standard output";
     snn_stream_info info;
-    encode_stream_info(&info, m, SNN_STREAM_IMAGE);
+    encode_stream_info(&info, m, encode_kind(SNN_STREAM_IMAGE, o.features));
     snn_error err;
     snn_stream_writer *w = snn_stream_writer_open(out.fp, &info, 3, &err);
     if (!w) {

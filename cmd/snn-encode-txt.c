@@ -10,7 +10,7 @@
 
 typedef struct {
     const char *model, *output, *input;
-    int batch, threads;
+    int batch, threads, features;
 } options;
 
 static void usage(void)
@@ -21,6 +21,7 @@ static void usage(void)
            "Options:\n"
            "  -m, --model FILE      trained model (safetensors)\n"
            "  -o, --output FILE     output stream ['-': stdout]\n"
+           ENCODE_FEATURES_HELP
            "  --batch N             captions encoded together [256]\n"
            "  --threads N           OpenBLAS and OpenMP threads\n"
            "  -q, --quiet           print errors only\n"
@@ -33,6 +34,7 @@ static void parse(options *o, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},
+        {"features", no_argument, 0, 'F'},
         {"batch", required_argument, 0, 'B'}, {"threads", required_argument, 0, 'T'},
         {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
@@ -45,6 +47,7 @@ static void parse(options *o, int argc, char **argv)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'o': o->output = optarg; break;
+        case 'F': o->features = 1; break;
         case 'B': o->batch = (int)cli_parse_long("--batch", optarg, 1, 65536); break;
         case 'T': o->threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
         case 'q': cli_verbosity = 0; break;
@@ -113,7 +116,7 @@ static void add_caption(caption_batch *cb, const snn_record *rec, const snn_mode
     cb->off[cb->B] = start + (int)rec->n;
 }
 
-static void flush_batch(caption_batch *cb, snn_model *m, snn_stream_writer *w,
+static void flush_batch(caption_batch *cb, snn_model *m, snn_stream_writer *w, int features,
                         const char *out_name, snn_arena *ar)
 {
     if (cb->B == 0)
@@ -124,7 +127,7 @@ static void flush_batch(caption_batch *cb, snn_model *m, snn_stream_writer *w,
         exit(CLI_FAILED);
     }
     encode_write_batch(w, &out, m, (const char *const *)cb->rec_ids,
-                       (const char *const *)cb->keys, out_name);
+                       (const char *const *)cb->keys, features, out_name);
     snn_arena_reset(ar);
     for (int b = 0; b < cb->B; b++) {
         free(cb->rec_ids[b]);
@@ -153,7 +156,7 @@ int main(int argc, char **argv)
     cli_output_open(&out, o.output, 1);
     const char *out_name = o.output ? o.output : "standard output";
     snn_stream_info info;
-    encode_stream_info(&info, m, SNN_STREAM_TEXT);
+    encode_stream_info(&info, m, encode_kind(SNN_STREAM_TEXT, o.features));
     snn_stream_writer *w = snn_stream_writer_open(out.fp, &info, 3, &err);
     if (!w) {
         cli_output_abort(&out);
@@ -176,13 +179,13 @@ int main(int argc, char **argv)
     while ((rc = snn_stream_read(r, &rec, &err)) == SNN_OK) {
         add_caption(&cb, &rec, m, in_name, ++number);
         if (cb.B == o.batch)
-            flush_batch(&cb, m, w, out_name, &ar);
+            flush_batch(&cb, m, w, o.features, out_name, &ar);
     }
     if (rc != SNN_EOF) {
         cli_output_abort(&out);
         cli_die(&err);
     }
-    flush_batch(&cb, m, w, out_name, &ar);
+    flush_batch(&cb, m, w, o.features, out_name, &ar);
     snn_arena_free(&ar);
 
     if (snn_stream_writer_close(w, &err)) {

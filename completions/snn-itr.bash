@@ -1,5 +1,5 @@
 # Bash completion for the snn-itr programs: snn-tokenize, snn-encode-img,
-# snn-encode-txt, snn-train and snn-rank.
+# snn-encode-txt, snn-train, snn-rank and snn-fuse.
 #
 # Source this file from ~/.bashrc, or copy it to /etc/bash_completion.d/snn-itr.
 # It needs no other completion library. Long options come from static lists that
@@ -16,11 +16,11 @@ _snn_itr_options()
             --vocab-size --min-count "${common[@]}"
         ;;
     snn-encode-img)
-        printf '%s\n' --model --list --dataset --split --image-root --batch --shard \
+        printf '%s\n' --model --features --list --dataset --split --image-root --batch --shard \
             --threads "${common[@]}"
         ;;
     snn-encode-txt)
-        printf '%s\n' --model --batch --threads "${common[@]}"
+        printf '%s\n' --model --features --batch --threads "${common[@]}"
         ;;
     snn-train)
         printf '%s\n' --dataset --image-root --vocab --split --val-split --test-split --checkpoint \
@@ -31,8 +31,11 @@ _snn_itr_options()
             --seed --threads "${common[@]}"
         ;;
     snn-rank)
-        printf '%s\n' --json --topk --k --similarity --temperature --allow-unmatched \
-            --threads "${common[@]}"
+        printf '%s\n' --json --topk --k --rerank --rerank-depth --similarity --temperature \
+            --allow-unmatched --threads "${common[@]}"
+        ;;
+    snn-fuse)
+        printf '%s\n' --model --pairs --score --side --batch --threads "${common[@]}"
         ;;
     esac
 }
@@ -43,7 +46,8 @@ _snn_itr_options()
 _snn_itr_argument()
 {
     case $1 in
-    -o | --output | --vocab | --list | --checkpoint | --resume | --log | --topk)
+    -o | --output | --vocab | --list | --checkpoint | --resume | --log | --topk | --rerank | \
+        --pairs)
         echo file ;;
     -m | --model)
         echo file ;;
@@ -57,6 +61,8 @@ _snn_itr_argument()
         echo 'words:val test none' ;;
     --test-split)
         echo 'words:test val' ;;
+    --side)
+        echo 'words:image caption both' ;;
     --similarity)
         echo 'words:fine global' ;;
     --select)
@@ -66,7 +72,7 @@ _snn_itr_argument()
         --float-weight | --fusion-weight | --temperature | --margin | --sim-temperature | --dim | \
         --heads | --ffn-hidden | --depth | --time-steps | --image-size | --grid | \
         --stem-channels | --tau | --vth | --learn-vth | --coder-vth | --alpha | \
-        --seed | --k | --shift)
+        --seed | --k | --rerank-depth | --shift)
         echo value ;;
     *)
         echo none ;;
@@ -110,7 +116,7 @@ _snn_itr_complete_operand()
 {
     case $1 in
     snn-encode-img) _snn_itr_files "$2" '*.[pP][nN][gG]' ;;
-    snn-tokenize | snn-encode-txt | snn-rank) _snn_itr_files "$2" '' ;;
+    snn-tokenize | snn-encode-txt | snn-rank | snn-fuse) _snn_itr_files "$2" '' ;;
     *) COMPREPLY=() ;; # snn-train takes no operands.
     esac
 }
@@ -139,4 +145,4 @@ _snn_itr()
     return 0
 }
 
-complete -F _snn_itr snn-tokenize snn-encode-img snn-encode-txt snn-train snn-rank
+complete -F _snn_itr snn-tokenize snn-encode-img snn-encode-txt snn-train snn-rank snn-fuse

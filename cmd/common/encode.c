@@ -8,11 +8,12 @@
 void encode_stream_info(snn_stream_info *info, const snn_model *m, uint32_t kind)
 {
     const snn_config *c = &m->cfg;
-    const float *readout = kind == SNN_STREAM_IMAGE ? m->img.readout : m->txt.readout;
+    uint32_t modality = snn_stream_modality(kind);
+    const float *readout = modality == SNN_STREAM_IMAGE ? m->img.readout : m->txt.readout;
     memset(info, 0, sizeof *info);
     info->kind = kind;
     info->model_fingerprint = m->fingerprint;
-    info->vocab_fingerprint = kind == SNN_STREAM_TEXT ? c->vocab_fingerprint : 0;
+    info->vocab_fingerprint = modality == SNN_STREAM_TEXT ? c->vocab_fingerprint : 0;
     info->time_steps = (uint32_t)c->time_steps;
     info->dim = (uint32_t)c->dim;
     info->value_bits = (uint32_t)snn_config_value_bits(c);
@@ -20,7 +21,7 @@ void encode_stream_info(snn_stream_info *info, const snn_model *m, uint32_t kind
 }
 
 void encode_write_batch(snn_stream_writer *w, const snn_enc_out *out, const snn_model *m,
-                        const char *const *ids, const char *const *keys,
+                        const char *const *ids, const char *const *keys, int features,
                         const char *output_name)
 {
     int T = m->cfg.time_steps, D = m->cfg.dim;
@@ -39,6 +40,8 @@ void encode_write_batch(snn_stream_writer *w, const snn_enc_out *out, const snn_
                 values[(size_t)t * n * D + i] = (uint8_t)src[i];
         }
         snn_record rec = {.id = ids[b], .key = keys[b], .n = (uint32_t)n, .values = values};
+        if (features)
+            rec.floats = out->feat_raw + (size_t)out->off[b] * D;
         snn_error err;
         int rc = snn_stream_write(w, &rec, &err);
         free(values);
@@ -64,4 +67,11 @@ snn_model *encode_load_model(const char *path)
         exit(CLI_FAILED);
     }
     return m;
+}
+
+uint32_t encode_kind(uint32_t modality, int features)
+{
+    if (!features)
+        return modality;
+    return modality == SNN_STREAM_IMAGE ? SNN_STREAM_IMAGE_FEATURES : SNN_STREAM_TEXT_FEATURES;
 }

@@ -20,8 +20,16 @@ static void usage(void)
            "  -o, --output FILE       write the metrics to FILE [stdout]\n"
            "  --json                  print the metrics as JSON instead of a table\n"
            "  --topk FILE             write the k best candidates of every image and every\n"
-           "                          caption to FILE as TSV, '-' for stdout\n"
+           "                          caption to FILE as TSV, '-' for stdout; with --rerank,\n"
+           "                          the re-ranked lists, whose first --rerank-depth ranks\n"
+           "                          show the fused score instead of the similarity\n"
            "  --k N                   candidates per query in --topk [10]\n"
+           "Re-ranking:\n"
+           "  --rerank FILE           re-order the best candidates of every query by the\n"
+           "                          fused scores in FILE, the TSV of snn-fuse, keeping\n"
+           "                          them above all other candidates; '-' for stdin\n"
+           "  --rerank-depth N        candidates re-ranked per query [10]; FILE must score\n"
+           "                          every pair of the --topk list written with --k N\n"
            "Scoring:\n"
            "  --similarity MODE       fine (token-level log-sum-exp pooling) or global\n"
            "                          (cosine of mean-pooled tokens) [fine]\n"
@@ -36,11 +44,16 @@ static void usage(void)
            "      --version           print the version\n");
 }
 
-enum { O_JSON = 256, O_TOPK, O_K, O_SIMILARITY, O_TEMPERATURE, O_ALLOW, O_THREADS, O_VERSION };
+enum {
+    O_JSON = 256, O_TOPK, O_K, O_RERANK, O_RERANK_DEPTH, O_SIMILARITY, O_TEMPERATURE, O_ALLOW,
+    O_THREADS, O_VERSION
+};
 
 static const struct option long_options[] = {
     {"output", required_argument, 0, 'o'}, {"json", no_argument, 0, O_JSON},
     {"topk", required_argument, 0, O_TOPK}, {"k", required_argument, 0, O_K},
+    {"rerank", required_argument, 0, O_RERANK},
+    {"rerank-depth", required_argument, 0, O_RERANK_DEPTH},
     {"similarity", required_argument, 0, O_SIMILARITY},
     {"temperature", required_argument, 0, O_TEMPERATURE},
     {"allow-unmatched", no_argument, 0, O_ALLOW}, {"threads", required_argument, 0, O_THREADS},
@@ -64,6 +77,11 @@ static void parse_one(rank_options *o, int c)
     case O_JSON: o->json = 1; break;
     case O_TOPK: o->topk = optarg; break;
     case O_K: o->k = (int)cli_parse_long("--k", optarg, 1, 1000000); break;
+    case O_RERANK: o->rerank = optarg; break;
+    case O_RERANK_DEPTH:
+        /* At most 1000000 keeps the re-ranked values of rerank.c distinct. */
+        o->rerank_depth = (int)cli_parse_long("--rerank-depth", optarg, 1, 1000000);
+        break;
     case O_SIMILARITY: o->mode = parse_mode(optarg); break;
     case O_TEMPERATURE: o->temperature = cli_parse_double("--temperature", optarg, 1e-4, 100); break;
     case O_ALLOW: o->allow_unmatched = 1; break;
@@ -79,6 +97,22 @@ static void parse_one(rank_options *o, int c)
 static int is_stdout(const char *path)
 {
     return !path || strcmp(path, "-") == 0;
+}
+
+static int is_stdin(const char *path)
+{
+    return path && strcmp(path, "-") == 0;
+}
+
+static void check_rerank(rank_options *o)
+{
+    if (o->rerank_depth && !o->rerank)
+        cli_usage_error("--rerank-depth needs --rerank FILE");
+    if (!o->rerank_depth)
+        o->rerank_depth = 10;
+    if (is_stdin(o->rerank) && (is_stdin(o->images) || is_stdin(o->captions)))
+        cli_usage_error("only one of IMAGES.snn, CAPTIONS.snn and --rerank can be standard "
+                        "input ('-')");
 }
 
 void rank_parse_options(rank_options *o, int argc, char **argv)
@@ -105,8 +139,9 @@ void rank_parse_options(rank_options *o, int argc, char **argv)
                         argc - optind, argc - optind == 1 ? "" : "s");
     o->images = argv[optind];
     o->captions = argv[optind + 1];
-    if (strcmp(o->images, "-") == 0 && strcmp(o->captions, "-") == 0)
+    if (is_stdin(o->images) && is_stdin(o->captions))
         cli_usage_error("only one of IMAGES.snn and CAPTIONS.snn can be standard input ('-')");
+    check_rerank(o);
     if (o->topk && is_stdout(o->topk) && is_stdout(o->output))
         cli_usage_error("--topk - and the metrics would both go to stdout: add -o FILE for "
                         "the metrics");

@@ -6,7 +6,9 @@ typedef struct {
     const char *images, *captions; /* stream paths, '-' for stdin */
     const char *output;            /* metrics table or JSON, NULL for stdout */
     const char *topk;              /* TSV of the k best candidates, or NULL */
+    const char *rerank;            /* TSV of fused scores, '-' for stdin, or NULL */
     int k, json, mode, threads, allow_unmatched;
+    int rerank_depth;              /* candidates re-ranked per query */
     double temperature;
 } rank_options;
 

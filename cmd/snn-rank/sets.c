@@ -26,7 +26,9 @@ int rank_sets_open(rank_sets *s, const char *path, uint32_t kind, snn_error *err
     if (!(s->reader = snn_stream_reader_open(s->fp, s->name, err)))
         return err->code;
     s->info = *snn_stream_reader_info(s->reader);
-    if (s->info.kind != kind)
+    /* Streams with features (snn-encode-* --features, for snn-fuse) carry the
+     * same spikes, so one encoding serves both programs. */
+    if (snn_stream_modality(s->info.kind) != kind)
         return snn_fail(err, SNN_EFORMAT, "%s: is a stream of %s, expected %s: pass the output "
                         "of %s", s->name, snn_stream_kind_name(s->info.kind),
                         snn_stream_kind_name(kind), producer(kind));

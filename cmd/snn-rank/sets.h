@@ -24,8 +24,10 @@ typedef struct {
     size_t set_cap, row_cap;
 } rank_sets;
 
-/* Opens path ('-' for stdin) and reads its header. A stream of another kind than
- * `kind` is an error, whose message names the program that writes the right one. */
+/* Opens path ('-' for stdin) and reads its header. `kind` is SNN_STREAM_IMAGE or
+ * SNN_STREAM_TEXT, and the same spikes with features are accepted too. A stream
+ * of another kind is an error, whose message names the program that writes the
+ * right one. */
 int rank_sets_open(rank_sets *s, const char *path, uint32_t kind, snn_error *err);
 /* Reads every record, rejecting empty records and duplicate ids. */
 int rank_sets_read(rank_sets *s, snn_error *err);

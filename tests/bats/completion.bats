@@ -5,7 +5,7 @@
 
 bats_require_minimum_version 1.5.0
 
-PROGRAMS='snn-tokenize snn-encode-img snn-encode-txt snn-train snn-rank'
+PROGRAMS='snn-tokenize snn-encode-img snn-encode-txt snn-train snn-rank snn-fuse'
 
 setup() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
@@ -26,9 +26,11 @@ complete_words() {
     printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | LC_ALL=C sort
 }
 
-# The long options that a program's --help mentions, sorted.
+# The long options that a program's --help lists, sorted: those that start an
+# indented line, so that options of other programs named in the text are left out.
 help_options() {
-    "$ROOT/bin/$1" --help | grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u
+    "$ROOT/bin/$1" --help | grep -oE -- '^ +(-[a-zA-Z], )?--[a-z][a-z-]*' |
+        grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u
 }
 
 @test "bash completion is registered for every program" {
@@ -93,6 +95,7 @@ help_options() {
 
 @test "bash completes fixed values" {
     [ "$(complete_words snn-rank --similarity '')" = "$(printf '%s\n' fine global)" ]
+    [ "$(complete_words snn-fuse --side '')" = "$(printf '%s\n' both caption image)" ]
     [ "$(complete_words snn-train --val-split n)" = "none" ]
     [ "$(complete_words snn-encode-img --split t)" = "$(printf '%s\n' test train)" ]
 }
