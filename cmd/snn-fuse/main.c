@@ -2,6 +2,7 @@
  * spike fusion. Writes the fused token embeddings as a stream, or with --score
  * one fused similarity per pair, which snn-rank --rerank uses. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,8 @@ static void parse(options *o, int argc, char **argv)
         }
     }
     if (argc - optind != 2)
-        cli_usage_error("expected IMAGES.snn and CAPTIONS.snn, got %d inputs", argc - optind);
+        cli_usage_error("expected two inputs, IMAGES.snn and CAPTIONS.snn, not %d",
+                        argc - optind);
     o->images = argv[optind];
     o->captions = argv[optind + 1];
     if (!o->model)
@@ -131,22 +133,19 @@ static void fuse_aligned(fuse_batch *b, fuse_items *img, fuse_items *txt)
     }
 }
 
-static void fuse_listed(fuse_batch *b, fuse_items *img, fuse_items *txt, const char *path)
+static void fuse_listed(fuse_batch *b, const fuse_pair *pairs, size_t count)
 {
-    fuse_items_load(img);
-    fuse_items_load(txt);
-    size_t count;
-    fuse_pair *pairs = fuse_read_pairs(path, img, txt, &count);
     for (size_t k = 0; k < count; k++)
         fuse_batch_add(b, pairs[k].img, pairs[k].txt);
-    free(pairs);
 }
 
+/* Starts the output. The score TSV begins with the model's fingerprint, which
+ * snn-rank --rerank checks against the streams, and a header line. */
 static void open_writer(fuse_batch *b, cli_output *out, const options *o)
 {
     if (o->score) {
         b->tsv = out->fp;
-        fprintf(b->tsv, "image\tcaption\tscore\n");
+        fprintf(b->tsv, "# model %016" PRIx64 "\nimage\tcaption\tscore\n", b->m->fingerprint);
         return;
     }
     snn_stream_info info;
@@ -168,6 +167,14 @@ int main(int argc, char **argv)
     fuse_items img, txt;
     fuse_items_open(&img, o.images, SNN_STREAM_IMAGE, m->fingerprint, o.model);
     fuse_items_open(&txt, o.captions, SNN_STREAM_TEXT, m->fingerprint, o.model);
+    /* A pair list is read whole before any output, so its errors leave none. */
+    fuse_pair *pairs = NULL;
+    size_t count = 0;
+    if (o.pairs) {
+        fuse_items_load(&img);
+        fuse_items_load(&txt);
+        pairs = fuse_read_pairs(o.pairs, &img, &txt, &count);
+    }
     cli_output out;
     cli_output_open(&out, o.output, !o.score);
     fuse_batch b;
@@ -177,7 +184,7 @@ int main(int argc, char **argv)
 
     double started = cli_now();
     if (o.pairs)
-        fuse_listed(&b, &img, &txt, o.pairs);
+        fuse_listed(&b, pairs, count);
     else
         fuse_aligned(&b, &img, &txt);
     fuse_batch_flush(&b);
@@ -190,6 +197,7 @@ int main(int argc, char **argv)
     cli_debug("fused %llu pairs in %.2f s", (unsigned long long)b.pairs_done,
               cli_now() - started);
 
+    free(pairs);
     fuse_batch_free(&b);
     fuse_items_close(&img);
     fuse_items_close(&txt);

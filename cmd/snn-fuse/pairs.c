@@ -68,9 +68,15 @@ static void parse_line(pair_reader *p, char *line, const fuse_items *img, const 
         add_pair(p, img, txt, i2t ? f[1] : f[3], i2t ? f[3] : f[1]);
         return;
     }
-    cli_error("%s: line %zu: expected %s", p->name, p->line,
-              p->topk ? "'i2t' or 't2i', query, rank, candidate and score, tab-separated"
-                      : "an image id and a caption id, tab-separated");
+    char found[32];
+    snprintf(found, sizeof found, n > 5 ? "more than 5 fields" : "%d field%s", n,
+             n == 1 ? "" : "s");
+    if (p->topk)
+        cli_error("%s: line %zu: %s, expected 'i2t' or 't2i', query, rank, candidate and "
+                  "score: pass the file of snn-rank --topk unchanged", p->name, p->line, found);
+    else
+        cli_error("%s: line %zu: %s, expected an image id and a caption id separated by a tab",
+                  p->name, p->line, found);
     exit(CLI_FAILED);
 }
 
@@ -135,6 +141,10 @@ fuse_pair *fuse_read_pairs(const char *path, const fuse_items *img, const fuse_i
     free(buf);
     if (fp != stdin)
         fclose(fp);
+    if (p.count == 0) {
+        cli_error("%s: no pairs to fuse: the file is empty or contains only a header", p.name);
+        exit(CLI_FAILED);
+    }
     drop_repeats(&p);
     *count = p.count;
     return p.pairs;

@@ -65,7 +65,8 @@ static int missing_score(const rank_layout *l, size_t q, size_t c, const rank_se
     int i2t = l->direction == RANK_I2T;
     return snn_fail(err, SNN_EFORMAT, "%s: no fused score for image '%s' and caption '%s', "
                     "which are in the %s top %d of %s '%s': score the snn-rank --topk list "
-                    "written with --k %d, the same as --rerank-depth", fused->name,
+                    "written with --k %d, the same as --rerank-depth, and the same --similarity",
+                    fused->name,
                     img->ids[image_of(l, q, c)], txt->ids[caption_of(l, q, c)],
                     i2t ? "image-to-text" : "text-to-image", depth, i2t ? "image" : "caption",
                     i2t ? img->ids[q] : txt->ids[q], depth);

@@ -2,6 +2,7 @@
 #include "scores.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "tsv.h"
 
 #define SCORES_HEADER "image\tcaption\tscore"
+/* The optional first line: the fingerprint of the model that fused the pairs. */
+#define SCORES_MODEL_LINE "# model "
 
 typedef struct {
     const char *id;
@@ -100,32 +103,54 @@ static int parse_line(score_reader *r, char *line, size_t number, snn_error *err
     return append_pair(r, (rank_pair_score){index[0], index[1], score, number}, err);
 }
 
-/* Reads the header and every line of fp. */
+/* Checks a "# model HEX" line against the streams' model. */
+static int check_model_line(const score_reader *r, const char *line, snn_error *err)
+{
+    uint64_t stream_model = r->side[0]->info.model_fingerprint, model;
+    char end;
+    if (sscanf(line + strlen(SCORES_MODEL_LINE), "%16" SCNx64 "%c", &model, &end) != 1)
+        return snn_fail(err, SNN_EFORMAT, "%s: line 1: invalid model line '%s': expected "
+                        "'# model' and 16 hex digits", r->s->name, line);
+    if (model != stream_model)
+        return snn_fail(err, SNN_EMODEL, "%s: scores of another model (fingerprint %016" PRIx64
+                        ", the streams have %016" PRIx64 "): run snn-fuse with the model "
+                        "that encoded the streams", r->s->name, model, stream_model);
+    return SNN_OK;
+}
+
+/* Reads the optional model line, the header and every line of fp. Lines may
+ * end in CRLF. */
 static int read_lines(score_reader *r, FILE *fp, snn_error *err)
 {
     char *line = NULL;
-    size_t size = 0, number = 0;
+    size_t size = 0, number = 0, header = 1;
     ssize_t length;
     int rc = SNN_OK;
     while (!rc && (length = getline(&line, &size, fp)) >= 0) {
         number++;
         if (length > 0 && line[length - 1] == '\n')
-            line[length - 1] = '\0';
-        if (number > 1)
+            line[--length] = '\0';
+        if (length > 0 && line[length - 1] == '\r')
+            line[--length] = '\0';
+        if (number == 1 && strncmp(line, SCORES_MODEL_LINE, strlen(SCORES_MODEL_LINE)) == 0) {
+            rc = check_model_line(r, line, err);
+            header = 2;
+        } else if (number > header) {
             rc = parse_line(r, line, number, err);
-        else if (strcmp(line, SCORES_HEADER) != 0)
-            rc = snn_fail(err, SNN_EFORMAT, "%s: line 1: expected the header "
+        } else if (strcmp(line, SCORES_HEADER) != 0) {
+            rc = snn_fail(err, SNN_EFORMAT, "%s: line %zu: expected the header "
                           "image<TAB>caption<TAB>score: pass the output of snn-fuse --score",
-                          r->s->name);
+                          r->s->name, number);
+        }
     }
     free(line);
 
     if (!rc && ferror(fp))
         rc = snn_fail(err, SNN_EIO, "%s: read failed: %s", r->s->name, strerror(errno));
-    if (!rc && number == 0)
-        rc = snn_fail(err, SNN_EFORMAT, "%s: empty file: expected the header "
+    if (!rc && number < header)
+        rc = snn_fail(err, SNN_EFORMAT, "%s: %s: expected the header "
                       "image<TAB>caption<TAB>score: pass the output of snn-fuse --score",
-                      r->s->name);
+                      r->s->name, number ? "no header after the model line" : "empty file");
     return rc;
 }
 

@@ -94,13 +94,15 @@ field() {
     run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --score "$F/three-img.snn" \
         "$F/three-txt.snn"
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "image	caption	score" ]
-    [ "${#lines[@]}" -eq 4 ]
-    [[ "${lines[1]}" == "$ROOT/examples/emoji/images/google/1f61f.png	1	"* ]]
-    [[ "${lines[2]}" == "$ROOT/examples/emoji/images/twitter/1f90e.png	2	"* ]]
-    [[ "${lines[3]}" == "$ROOT/examples/emoji/images/google/1f17e-fe0f.png	3	"* ]]
+    # The model line carries the fingerprint that the stream headers carry.
+    [ "${lines[0]}" = "# model $(field "$F/three-img.snn" 16 8 | xargs printf '%016x')" ]
+    [ "${lines[1]}" = "image	caption	score" ]
+    [ "${#lines[@]}" -eq 5 ]
+    [[ "${lines[2]}" == "$ROOT/examples/emoji/images/google/1f61f.png	1	"* ]]
+    [[ "${lines[3]}" == "$ROOT/examples/emoji/images/twitter/1f90e.png	2	"* ]]
+    [[ "${lines[4]}" == "$ROOT/examples/emoji/images/google/1f17e-fe0f.png	3	"* ]]
     # Fine similarity of unit vectors lies in [-1, 1].
-    awk -F '\t' 'NR > 1 && ($3 < -1 || $3 > 1 || $3 == "") { bad = 1 } END { exit bad }' \
+    awk -F '\t' 'NR > 2 && ($3 < -1 || $3 > 1 || $3 == "") { bad = 1 } END { exit bad }' \
         <<< "$output"
 }
 
@@ -114,7 +116,7 @@ field() {
 
 @test "fuse --pairs in aligned order gives the aligned output" {
     "$BIN/snn-fuse" -m "$F/fused.st" --score "$F/three-img.snn" "$F/three-txt.snn" > aligned.tsv
-    cut -f 1,2 aligned.tsv > pairs.tsv
+    tail -n +2 aligned.tsv | cut -f 1,2 > pairs.tsv
     "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs pairs.tsv "$F/three-img.snn" \
         "$F/three-txt.snn" > listed.tsv
     cmp aligned.tsv listed.tsv
@@ -126,11 +128,11 @@ field() {
 
 @test "fuse pairs in another order: each pair keeps its score" {
     "$BIN/snn-fuse" -m "$F/fused.st" --score "$F/three-img.snn" "$F/three-txt.snn" > aligned.tsv
-    tail -n +2 aligned.tsv | tac | cut -f 1,2 > reversed.tsv
+    tail -n +3 aligned.tsv | tac | cut -f 1,2 > reversed.tsv
     "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs reversed.tsv "$F/three-img.snn" \
         "$F/three-txt.snn" > out.tsv
-    [ "$(tail -n +2 out.tsv | sort)" = "$(tail -n +2 aligned.tsv | sort)" ]
-    [ "$(sed -n 2p out.tsv)" = "$(sed -n 4p aligned.tsv)" ]
+    [ "$(tail -n +3 out.tsv | sort)" = "$(tail -n +3 aligned.tsv | sort)" ]
+    [ "$(sed -n 3p out.tsv)" = "$(sed -n 5p aligned.tsv)" ]
 }
 
 @test "fuse stream: image then caption record per pair, --side keeps one" {
@@ -162,7 +164,7 @@ field() {
         "$F/fused-txt.snn" -o scores.tsv
     awk -F '\t' 'NR > 1 { print ($1 == "i2t" ? $2 "\t" $4 : $4 "\t" $2) }' top.tsv |
         sort -u > want.txt
-    tail -n +2 scores.tsv | cut -f 1,2 | sort > got.txt
+    tail -n +3 scores.tsv | cut -f 1,2 | sort > got.txt
     [ "$(wc -l < got.txt)" -gt 240 ]
     cmp want.txt got.txt
     # No pair twice.
@@ -222,7 +224,7 @@ field() {
     run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs one.tsv \
         "$F/three-img.snn" "$F/three-txt.snn"
     [ "$status" -eq 1 ]
-    [ "$stderr" = "snn-fuse: one.tsv: line 1: expected an image id and a caption id, tab-separated" ]
+    [ "$stderr" = "snn-fuse: one.tsv: line 1: 1 field, expected an image id and a caption id separated by a tab" ]
     printf 'a\\qb\t1\n' > escape.tsv
     run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs escape.tsv \
         "$F/three-img.snn" "$F/three-txt.snn"
@@ -230,18 +232,49 @@ field() {
     [ "$stderr" = 'snn-fuse: escape.tsv: line 1: a backslash escape other than \t \n \r \\' ]
 }
 
+@test "fuse pairs file without pairs" {
+    printf 'image\tcaption\n' > header.tsv
+    run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs header.tsv \
+        -o out.tsv "$F/three-img.snn" "$F/three-txt.snn"
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "snn-fuse: header.tsv: no pairs to fuse: the file is empty or contains only a header" ]
+    [ ! -e out.tsv ]
+    # Nothing reaches standard output either.
+    run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs /dev/null \
+        "$F/three-img.snn" "$F/three-txt.snn"
+    [ "$status" -eq 1 ]
+    [ "$output" = "" ]
+}
+
+@test "rerank with scores of another model, and with CRLF line ends" {
+    "$BIN/snn-rank" -q --topk top.tsv -o /dev/null "$F/fused-img.snn" "$F/fused-txt.snn"
+    "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs top.tsv "$F/fused-img.snn" \
+        "$F/fused-txt.snn" -o scores.tsv
+    run --separate-stderr "$BIN/snn-rank" --rerank scores.tsv "$F/other-img.snn" \
+        "$F/other-txt.snn"
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == "snn-rank: scores.tsv: scores of another model (fingerprint "*", the streams have "*"): run snn-fuse with the model that encoded the streams" ]]
+    sed 's/$/\r/' scores.tsv > crlf.tsv
+    run "$BIN/snn-rank" --json --rerank scores.tsv "$F/fused-img.snn" "$F/fused-txt.snn"
+    [ "$status" -eq 0 ]
+    local lf="$output"
+    run "$BIN/snn-rank" --json --rerank crlf.tsv "$F/fused-img.snn" "$F/fused-txt.snn"
+    [ "$status" -eq 0 ]
+    [ "${output//crlf.tsv/scores.tsv}" = "$lf" ]
+}
+
 @test "fuse top-k file with a bad direction" {
     printf 'direction\tquery\trank\tcandidate\tscore\nx2y\ta\t1\tb\t0.5\n' > top.tsv
     run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --score --pairs top.tsv \
         "$F/three-img.snn" "$F/three-txt.snn"
     [ "$status" -eq 1 ]
-    [ "$stderr" = "snn-fuse: top.tsv: line 2: expected 'i2t' or 't2i', query, rank, candidate and score, tab-separated" ]
+    [ "$stderr" = "snn-fuse: top.tsv: line 2: 5 fields, expected 'i2t' or 't2i', query, rank, candidate and score: pass the file of snn-rank --topk unchanged" ]
 }
 
 @test "fuse usage errors" {
     run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" "$F/three-img.snn"
     [ "$status" -eq 2 ]
-    [ "${stderr%%$'\n'*}" = "snn-fuse: expected IMAGES.snn and CAPTIONS.snn, got 1 inputs" ]
+    [ "${stderr%%$'\n'*}" = "snn-fuse: expected two inputs, IMAGES.snn and CAPTIONS.snn, not 1" ]
     run --separate-stderr "$BIN/snn-fuse" -m "$F/fused.st" --pairs - - "$F/three-txt.snn"
     [ "$status" -eq 2 ]
     [ "${stderr%%$'\n'*}" = "snn-fuse: only one of IMAGES, CAPTIONS and --pairs can be standard input" ]

@@ -392,7 +392,7 @@ rSum           600.00' ]
     run --separate-stderr "$RANK" --rerank some.tsv --rerank-depth 5 img.snn txt.snn
     [ "$status" -eq 1 ]
     [ "$output" = "" ]
-    [ "$stderr" = "snn-rank: some.tsv: no fused score for image 'img2' and caption 'c4', which are in the image-to-text top 5 of image 'img2': score the snn-rank --topk list written with --k 5, the same as --rerank-depth" ]
+    [ "$stderr" = "snn-rank: some.tsv: no fused score for image 'img2' and caption 'c4', which are in the image-to-text top 5 of image 'img2': score the snn-rank --topk list written with --k 5, the same as --rerank-depth, and the same --similarity" ]
 }
 
 @test "rerank names a pair without a fused score" {
@@ -400,19 +400,19 @@ rSum           600.00' ]
     run --separate-stderr "$RANK" --rerank fused.tsv --rerank-depth 2 img.snn txt.snn
     [ "$status" -eq 1 ]
     [ "$output" = "" ]
-    [ "$stderr" = "snn-rank: fused.tsv: no fused score for image 'img2' and caption 'c1', which are in the image-to-text top 2 of image 'img2': score the snn-rank --topk list written with --k 2, the same as --rerank-depth" ]
+    [ "$stderr" = "snn-rank: fused.tsv: no fused score for image 'img2' and caption 'c1', which are in the image-to-text top 2 of image 'img2': score the snn-rank --topk list written with --k 2, the same as --rerank-depth, and the same --similarity" ]
 
     # img1-c4 is only in the text-to-image top 2 of c4.
     fused_scores | grep -v '^img1	c4	' > fused.tsv
     run --separate-stderr "$RANK" --rerank fused.tsv --rerank-depth 2 img.snn txt.snn
     [ "$status" -eq 1 ]
-    [ "$stderr" = "snn-rank: fused.tsv: no fused score for image 'img1' and caption 'c4', which are in the text-to-image top 2 of caption 'c4': score the snn-rank --topk list written with --k 2, the same as --rerank-depth" ]
+    [ "$stderr" = "snn-rank: fused.tsv: no fused score for image 'img1' and caption 'c4', which are in the text-to-image top 2 of caption 'c4': score the snn-rank --topk list written with --k 2, the same as --rerank-depth, and the same --similarity" ]
 
     # The default depth of 10 needs all 12 pairs.
     fused_scores > fused.tsv
     run --separate-stderr "$RANK" --rerank fused.tsv img.snn txt.snn
     [ "$status" -eq 1 ]
-    [ "$stderr" = "snn-rank: fused.tsv: no fused score for image 'img2' and caption 'c3', which are in the image-to-text top 10 of image 'img2': score the snn-rank --topk list written with --k 10, the same as --rerank-depth" ]
+    [ "$stderr" = "snn-rank: fused.tsv: no fused score for image 'img2' and caption 'c3', which are in the image-to-text top 10 of image 'img2': score the snn-rank --topk list written with --k 10, the same as --rerank-depth, and the same --similarity" ]
 }
 
 @test "rerank rejects ids of other streams" {
