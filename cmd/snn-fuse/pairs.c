@@ -107,12 +107,12 @@ static void drop_repeats(pair_reader *p)
         if (order[k]->img == order[k - 1]->img && order[k]->txt == order[k - 1]->txt)
             repeat[order[k] - p->pairs] = 1;
 
-    size_t kept = 0;
+    size_t unique = 0;
     for (size_t k = 0; k < p->count; k++)
         if (!repeat[k])
-            p->pairs[kept++] = p->pairs[k];
-    cli_debug("%s: %zu pairs, %zu repeated", p->name, kept, p->count - kept);
-    p->count = kept;
+            p->pairs[unique++] = p->pairs[k];
+    cli_debug("%s: %zu pairs, %zu repeated", p->name, unique, p->count - unique);
+    p->count = unique;
     free(order);
     free(repeat);
 }

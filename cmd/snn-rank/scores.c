@@ -177,11 +177,11 @@ static int merge_duplicates(score_reader *r, snn_error *err)
     rank_scores *s = r->s;
     qsort(s->pairs, s->count, sizeof *s->pairs, compare_pairs);
 
-    size_t kept = 0;
+    size_t unique = 0;
     for (size_t k = 0; k < s->count; k++) {
-        rank_pair_score *last = kept ? &s->pairs[kept - 1] : NULL, *p = &s->pairs[k];
+        rank_pair_score *last = unique ? &s->pairs[unique - 1] : NULL, *p = &s->pairs[k];
         if (!last || compare_pair_ids(last, p) != 0) {
-            s->pairs[kept++] = *p;
+            s->pairs[unique++] = *p;
             continue;
         }
         if (last->score != p->score)
@@ -191,7 +191,7 @@ static int merge_duplicates(score_reader *r, snn_error *err)
                             r->side[0]->ids[p->image], r->side[1]->ids[p->caption],
                             last->score, p->score);
     }
-    s->count = kept;
+    s->count = unique;
     return SNN_OK;
 }
 
@@ -243,13 +243,13 @@ static int find_record(const rank_sets *sets, size_t record, size_t *index)
 void rank_scores_index(rank_scores *s, const rank_sets *img, const rank_sets *txt)
 {
     /* Both mappings keep the order, so the pairs stay sorted. */
-    size_t kept = 0;
+    size_t remaining = 0;
     for (size_t k = 0; k < s->count; k++) {
         rank_pair_score p = s->pairs[k];
         if (find_record(img, p.image, &p.image) && find_record(txt, p.caption, &p.caption))
-            s->pairs[kept++] = p;
+            s->pairs[remaining++] = p;
     }
-    s->count = kept;
+    s->count = remaining;
 }
 
 int rank_scores_find(const rank_scores *s, size_t image, size_t caption, double *score)
